@@ -1,0 +1,17 @@
+// An edge format is how one client API family (OpenAI, Anthropic) enters and leaves the gateway.
+
+import type { CanonicalEmbeddingResponse, CanonicalRequest, CanonicalResponse, CanonicalStream, EndpointKind } from './canonical.ts';
+import type { GatewayError } from './errors.ts';
+
+export interface EdgeFormat {
+  readonly name: 'openai' | 'anthropic';
+  /** Validates and converts a parsed JSON body. Throws GatewayError('invalid_request', ..., {param}). */
+  parseRequest(kind: EndpointKind, body: unknown, requestId: string): CanonicalRequest;
+  /** `clientModel` is the model name the client asked for; responses report it, not the upstream's. */
+  renderResponse(req: CanonicalRequest, res: CanonicalResponse | CanonicalEmbeddingResponse, clientModel: string): unknown;
+  /** Yields ready-to-write SSE text, one event per item. */
+  renderStream(req: CanonicalRequest, stream: CanonicalStream, clientModel: string): AsyncIterable<string>;
+  renderError(err: GatewayError): unknown;
+  /** The in-band SSE error event sent when a stream fails after its first byte. */
+  renderStreamError(err: GatewayError): string;
+}

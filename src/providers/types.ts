@@ -1,0 +1,47 @@
+// A provider is a pure transform between the canonical shapes and one upstream wire format.
+// It does no I/O: the gateway's upstream client sends what buildRequest returns and feeds the
+// response (parsed JSON, or SSE events) back through parseResponse / parseStream.
+
+import type {
+  CanonicalEmbeddingResponse,
+  CanonicalRequest,
+  CanonicalResponse,
+  CanonicalStream,
+} from '../api/canonical.ts';
+import type { GatewayError } from '../api/errors.ts';
+import type { SseEvent } from './sse.ts';
+
+export type ProviderKind = 'openai-compatible' | 'openai' | 'anthropic';
+
+export interface UpstreamTarget {
+  /** Base URL of the deployment, e.g. http://10.0.0.5:8000/v1 or https://api.anthropic.com */
+  baseUrl: string;
+  /** Model name the upstream knows (may differ from the Switchyard model name). */
+  upstreamModel: string;
+  /** Resolved secret, never logged. */
+  apiKey?: string;
+  /** Extra static headers from config. */
+  headers?: Record<string, string>;
+}
+
+export interface UpstreamCall {
+  /** Path appended to the target's baseUrl, e.g. `/chat/completions` or `/v1/messages`. */
+  path: string;
+  headers: Record<string, string>;
+  body: string;
+}
+
+export interface ProviderAdapter {
+  readonly kind: ProviderKind;
+  /** Throws GatewayError('invalid_request') when the upstream cannot serve this endpoint kind. */
+  buildRequest(req: CanonicalRequest, target: UpstreamTarget): UpstreamCall;
+  parseResponse(req: CanonicalRequest, body: unknown): CanonicalResponse | CanonicalEmbeddingResponse;
+  /**
+   * Turns upstream SSE events into canonical chunks: one `start`, then `delta`s, then exactly one
+   * `usage` last (estimated if the upstream sent none). Throws GatewayError if the upstream sends an
+   * in-band error event or ends without finishing.
+   */
+  parseStream(req: CanonicalRequest, events: AsyncIterable<SseEvent>): CanonicalStream;
+  /** Maps an upstream non-2xx response to the error the client sees. */
+  parseError(status: number, bodyText: string, headers: Record<string, string | string[] | undefined>): GatewayError;
+}
