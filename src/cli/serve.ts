@@ -1,0 +1,114 @@
+// `switchyard serve`: load config, open the store, launch simulator replicas, start the gateway.
+
+import type { SwitchyardConfig } from '../config/schema.ts';
+import { resolveConfig } from '../config/load.ts';
+import { openSqliteStore } from '../store/sqlite.ts';
+import { createModelRegistry } from '../routing/registry.ts';
+import { HealthChecker } from '../routing/health.ts';
+import { GatewayMetrics } from '../telemetry/metrics.ts';
+import { createLogger } from '../telemetry/logger.ts';
+import { Gateway } from '../server/gateway.ts';
+import { launchSimulatorDeployments, stopSimulators } from '../server/simulator-replicas.ts';
+
+export interface ServeFlags {
+  config?: string;
+  port?: string;
+  host?: string;
+  dataDir?: string;
+  logLevel?: string;
+}
+
+const LOOPBACK = new Set(['127.0.0.1', 'localhost', '::1']);
+
+/** Flags beat environment variables, which beat the file. */
+export function applyOverrides(config: SwitchyardConfig, flags: ServeFlags, env: NodeJS.ProcessEnv): SwitchyardConfig {
+  const port = flags.port ?? env.PORT;
+  const server = { ...config.server };
+  if (port !== undefined) {
+    const n = Number(port);
+    if (!Number.isInteger(n) || n < 0 || n > 65535) throw new Error(`--port/PORT: expected a port number 0-65535, got "${port}"`);
+    server.port = n;
+  }
+  const host = flags.host ?? env.HOST;
+  if (host) server.host = host;
+  if (env.SWITCHYARD_MASTER_KEY) server.master_key = env.SWITCHYARD_MASTER_KEY;
+  return {
+    ...config,
+    server,
+    data_dir: flags.dataDir ?? env.SWITCHYARD_DATA_DIR ?? config.data_dir,
+    log_level: (flags.logLevel as SwitchyardConfig['log_level'] | undefined) ?? (env.LOG_LEVEL as SwitchyardConfig['log_level'] | undefined) ?? config.log_level,
+  };
+}
+
+function banner(url: string, models: string[], masterKey: boolean, notes: string[]): string {
+  const model = models[0];
+  const auth = masterKey ? ' -H "Authorization: Bearer $SWITCHYARD_MASTER_KEY"' : '';
+  return [
+    '',
+    `  Switchyard is listening on ${url}`,
+    `  Models: ${models.join(', ')}`,
+    ...notes.map((n) => `  ${n}`),
+    '',
+    '  Send a first request:',
+    `    curl ${url}/v1/chat/completions -H 'content-type: application/json'${auth} \\`,
+    `      -d '{"model":"${model}","messages":[{"role":"user","content":"hi"}]}'`,
+    '',
+  ].join('\n');
+}
+
+export async function serve(flags: ServeFlags): Promise<void> {
+  const { config: fileConfig, source } = await resolveConfig(flags.config);
+  const config = applyOverrides(fileConfig, flags, process.env);
+  const logger = createLogger(config.log_level);
+  const notes: string[] = [];
+  const masterKey = config.server.master_key;
+  let host = config.server.host;
+  if (!masterKey && !LOOPBACK.has(host)) {
+    notes.push(`No master key is set (SWITCHYARD_MASTER_KEY), so Switchyard binds to 127.0.0.1 only, not ${host}.`);
+    host = '127.0.0.1';
+  } else if (!masterKey) {
+    notes.push('No master key is set: listening on loopback only. Set SWITCHYARD_MASTER_KEY to require keys and allow other hosts.');
+  } else {
+    notes.push('Master key set: every /v1 request needs Authorization: Bearer <key> (or x-api-key on /v1/messages).');
+  }
+
+  const store = openSqliteStore(config.data_dir);
+  notes.push(`Config: ${source}. Data: ${store.path}`);
+  const { models, replicas } = await launchSimulatorDeployments(config.models, logger);
+  const registry = createModelRegistry(models);
+  const health = new HealthChecker(registry.allDeployments(), config.health_check_interval_ms);
+  await health.checkAll();
+  health.start();
+  const metrics = new GatewayMetrics();
+  const gateway = new Gateway({ registry, metrics, logger, masterKey, maxBodyBytes: config.server.max_body_bytes });
+
+  let url: string;
+  try {
+    url = await gateway.listen(config.server.port, host);
+  } catch (err) {
+    stopSimulators(replicas);
+    throw err;
+  }
+  process.stdout.write(banner(url, [...registry.pools.keys()], masterKey !== undefined, notes) + '\n');
+  logger.info({ url, models: [...registry.pools.keys()], deployments: registry.allDeployments().map((d) => d.id), instanceId: store.instanceId }, 'listening');
+
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal, graceMs: config.server.shutdown_grace_ms }, 'shutting down: finishing in-flight requests');
+    health.stop();
+    await gateway.shutdown(config.server.shutdown_grace_ms);
+    stopSimulators(replicas);
+    await registry.close();
+    store.close();
+    logger.info('stopped');
+    logger.flush();
+    // Give pino's async destination a moment to drain before exiting.
+    setTimeout(() => process.exit(0), 50).unref();
+  };
+  process.once('SIGTERM', () => void stop('SIGTERM'));
+  process.once('SIGINT', () => void stop('SIGINT'));
+  // Simulator children die with us even on an unexpected exit.
+  process.once('exit', () => stopSimulators(replicas));
+}

@@ -1,0 +1,112 @@
+// Sends one provider call to one deployment over its undici pool and hands back a canonical
+// response or stream. Owns the transport concerns: timeouts, cancellation, transport-error mapping.
+
+import type { CanonicalChunk, CanonicalEmbeddingResponse, CanonicalRequest, CanonicalResponse, CanonicalStream } from '../api/canonical.ts';
+import { GatewayError } from '../api/errors.ts';
+import type { Deployment } from '../routing/deployment.ts';
+import { parseSse } from './sse.ts';
+
+export type UpstreamResult =
+  | { type: 'json'; response: CanonicalResponse | CanonicalEmbeddingResponse }
+  | { type: 'stream'; stream: CanonicalStream };
+
+const TIMEOUT_CODES = new Set(['UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT']);
+
+type TimeoutReason = { timeout: 'first_token' | 'total'; ms: number };
+
+/** Why a transfer failed, in terms the client and the retry logic understand. */
+export function mapTransportError(err: unknown, deployment: Deployment, afterFirstByte: boolean, reason?: unknown): GatewayError {
+  if (err instanceof GatewayError) return err;
+  const timeout = reason as TimeoutReason | undefined;
+  if (timeout && typeof timeout === 'object' && 'timeout' in timeout) {
+    const what = timeout.timeout === 'first_token' ? 'produce a first token' : 'finish';
+    return new GatewayError('upstream_timeout', `The upstream deployment ${deployment.id} did not ${what} within ${timeout.ms} ms.`, { code: `upstream_${timeout.timeout}_timeout` });
+  }
+  const code = (err as { code?: string }).code ?? '';
+  if (TIMEOUT_CODES.has(code)) {
+    const what = code === 'UND_ERR_CONNECT_TIMEOUT' ? 'accept a connection' : code === 'UND_ERR_BODY_TIMEOUT' ? 'send data' : 'answer';
+    return new GatewayError('upstream_timeout', `The upstream deployment ${deployment.id} did not ${what} in time.`, { code: 'upstream_timeout' });
+  }
+  if (afterFirstByte) {
+    return new GatewayError('upstream_error', `The connection to upstream deployment ${deployment.id} was lost mid-response.`, { code: 'upstream_connection_lost' });
+  }
+  return new GatewayError('upstream_unreachable', `The upstream deployment ${deployment.id} is unreachable (${code || (err as Error).message}).`, { code: 'upstream_unreachable' });
+}
+
+export async function callUpstream(deployment: Deployment, req: CanonicalRequest, clientSignal: AbortSignal): Promise<UpstreamResult> {
+  const call = deployment.adapter.buildRequest(req, deployment.target);
+  const { timeouts } = deployment;
+  const controller = new AbortController();
+  const abortFromClient = () => controller.abort(clientSignal.reason);
+  if (clientSignal.aborted) abortFromClient();
+  else clientSignal.addEventListener('abort', abortFromClient, { once: true });
+  const totalTimer = setTimeout(() => controller.abort({ timeout: 'total', ms: timeouts.total_ms } satisfies TimeoutReason), timeouts.total_ms);
+  const firstTokenTimer = req.stream
+    ? setTimeout(() => controller.abort({ timeout: 'first_token', ms: timeouts.first_token_ms } satisfies TimeoutReason), timeouts.first_token_ms)
+    : undefined;
+  const cleanup = () => {
+    clearTimeout(totalTimer);
+    clearTimeout(firstTokenTimer);
+    clientSignal.removeEventListener('abort', abortFromClient);
+  };
+
+  let res;
+  try {
+    res = await deployment.pool.request({
+      path: deployment.basePath + call.path,
+      method: 'POST',
+      headers: call.headers,
+      body: call.body,
+      signal: controller.signal,
+      headersTimeout: req.stream ? timeouts.first_token_ms : timeouts.total_ms,
+      bodyTimeout: timeouts.idle_ms,
+    });
+  } catch (err) {
+    cleanup();
+    throw mapTransportError(err, deployment, false, controller.signal.reason);
+  }
+
+  if (res.statusCode >= 400) {
+    let text = '';
+    try {
+      text = await res.body.text();
+    } catch {
+      // the status alone still tells what happened
+    }
+    cleanup();
+    throw deployment.adapter.parseError(res.statusCode, text, res.headers);
+  }
+
+  if (!req.stream) {
+    try {
+      const json: unknown = await res.body.json();
+      return { type: 'json', response: deployment.adapter.parseResponse(req, json) };
+    } catch (err) {
+      if (err instanceof SyntaxError) throw new GatewayError('upstream_error', `The upstream deployment ${deployment.id} returned invalid JSON.`, { code: 'upstream_malformed_response' });
+      throw mapTransportError(err, deployment, true, controller.signal.reason);
+    } finally {
+      cleanup();
+    }
+  }
+
+  const body = res.body;
+  async function* relay(): AsyncGenerator<CanonicalChunk> {
+    let sawToken = false;
+    try {
+      for await (const chunk of deployment.adapter.parseStream(req, parseSse(body))) {
+        if (!sawToken && chunk.type === 'delta') {
+          sawToken = true;
+          clearTimeout(firstTokenTimer);
+        }
+        yield chunk;
+      }
+    } catch (err) {
+      throw mapTransportError(err, deployment, true, controller.signal.reason);
+    } finally {
+      cleanup();
+      // Stops the upstream from generating for a client that is gone (or a stream we abandoned).
+      if (!body.destroyed) body.destroy();
+    }
+  }
+  return { type: 'stream', stream: relay() };
+}

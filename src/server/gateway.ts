@@ -1,0 +1,180 @@
+// The gateway's HTTP server: routes requests to the pipeline, health, readiness and metrics,
+// and shuts down gracefully (stop accepting, let in-flight streams finish within a bound).
+
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { randomUUID } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
+import type { AddressInfo } from 'node:net';
+import { GatewayError } from '../api/errors.ts';
+import type { ModelRegistry } from '../routing/registry.ts';
+import type { GatewayMetrics } from '../telemetry/metrics.ts';
+import type { Logger } from '../telemetry/logger.ts';
+import { readBody } from './body.ts';
+import type { RequestContext } from './context.ts';
+import { createPipeline } from './pipeline.ts';
+import { sendError, sendJson, sendResult } from './respond.ts';
+import { edgeForPath, matchRoute, type InferenceRoute } from './routes.ts';
+import { authenticate } from './stages/authenticate.ts';
+
+export interface GatewayOptions {
+  registry: ModelRegistry;
+  metrics: GatewayMetrics;
+  logger: Logger;
+  masterKey: string | undefined;
+  maxBodyBytes: number;
+}
+
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+export class Gateway {
+  private readonly server: Server;
+  private readonly pipeline: (ctx: RequestContext) => Promise<void>;
+  private readonly checkKey: ReturnType<typeof authenticate>;
+  private readonly createdAt = Math.floor(Date.now() / 1000);
+  private active = 0;
+  private idleWaiters: (() => void)[] = [];
+  private readonly options: GatewayOptions;
+
+  constructor(options: GatewayOptions) {
+    this.options = options;
+    this.pipeline = createPipeline(options);
+    this.checkKey = authenticate(options.masterKey);
+    this.server = createServer({ keepAliveTimeout: 65_000, requestTimeout: 0 }, (req, res) => {
+      this.active += 1;
+      res.on('close', () => {
+        this.active -= 1;
+        if (this.active === 0) for (const wake of this.idleWaiters.splice(0)) wake();
+      });
+      this.handle(req, res).catch((err: unknown) => {
+        this.options.logger.error({ err }, 'unhandled error in request handler');
+        sendError(res, edgeForPath(req.url ?? '/'), err);
+      });
+    });
+  }
+
+  async listen(port: number, host: string): Promise<string> {
+    await new Promise<void>((resolve, reject) => {
+      this.server.once('error', reject);
+      this.server.listen(port, host, () => {
+        this.server.off('error', reject);
+        resolve();
+      });
+    });
+    const address = this.server.address() as AddressInfo;
+    const shownHost = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+    return `http://${shownHost}:${address.port}`;
+  }
+
+  /** Stops accepting, waits up to graceMs for in-flight requests, then closes what is left. */
+  async shutdown(graceMs: number): Promise<void> {
+    const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
+    this.server.closeIdleConnections();
+    if (this.active > 0) {
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([
+        new Promise<void>((resolve) => this.idleWaiters.push(resolve)),
+        new Promise<void>((resolve) => (timer = setTimeout(resolve, graceMs))),
+      ]);
+      clearTimeout(timer);
+    }
+    this.server.closeAllConnections();
+    await closed;
+  }
+
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const rawUrl = req.url ?? '/';
+    const q = rawUrl.indexOf('?');
+    const path = q === -1 ? rawUrl : rawUrl.slice(0, q);
+    const match = matchRoute(req.method ?? 'GET', path);
+    if (!match.found) {
+      const edge = edgeForPath(path);
+      if (match.allow) {
+        sendError(res, edge, new GatewayError('method_not_allowed', `${req.method} is not allowed on ${path}; use ${match.allow}.`, { code: 'method_not_allowed', headers: { allow: match.allow } }));
+      } else {
+        sendError(res, edge, new GatewayError('not_found', `No such endpoint: ${req.method} ${path}. See docs/api.md for the endpoints Switchyard serves.`, { code: 'unknown_endpoint' }));
+      }
+      req.resume();
+      return;
+    }
+    const route = match.route;
+    switch (route.type) {
+      case 'healthz':
+        return sendJson(res, 200, { status: 'ok' });
+      case 'readyz':
+        return this.readiness(res);
+      case 'metrics':
+        return this.sendMetrics(res);
+      case 'models':
+        return this.listModels(req, res);
+      case 'inference':
+        return this.inference(route, req, res, path);
+    }
+  }
+
+  private async inference(route: InferenceRoute, req: IncomingMessage, res: ServerResponse, path: string): Promise<void> {
+    const startedAt = performance.now();
+    const clientId = req.headers['x-request-id'];
+    const requestId = typeof clientId === 'string' && REQUEST_ID.test(clientId) ? clientId : randomUUID();
+    const abort = new AbortController();
+    // A client that goes away mid-request cancels the upstream call.
+    res.on('close', () => {
+      if (!res.writableFinished) abort.abort(new Error('client disconnected'));
+    });
+    let rawBody: Buffer;
+    try {
+      rawBody = await readBody(req, this.options.maxBodyBytes);
+    } catch (err) {
+      if (err instanceof GatewayError && err.kind === 'request_too_large') res.setHeader('connection', 'close');
+      sendError(res, route.edge, err, { 'x-request-id': requestId });
+      return;
+    }
+    const ctx: RequestContext = {
+      edge: route.edge,
+      kind: route.kind,
+      endpoint: path,
+      headers: req.headers,
+      rawBody,
+      requestId,
+      signal: abort.signal,
+      startedAt,
+      attempts: 0,
+    };
+    try {
+      await this.pipeline(ctx);
+    } catch (err) {
+      sendError(res, route.edge, err, { 'x-request-id': requestId });
+      return;
+    }
+    await sendResult(ctx, res);
+  }
+
+  private async listModels(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const edge = edgeForPath('/v1/models');
+    try {
+      await this.checkKey({ edge, headers: req.headers } as RequestContext, async () => {});
+    } catch (err) {
+      return sendError(res, edge, err);
+    }
+    const data = [...this.options.registry.pools.keys()].map((id) => ({ id, object: 'model', created: this.createdAt, owned_by: 'switchyard' }));
+    sendJson(res, 200, { object: 'list', data });
+  }
+
+  private readiness(res: ServerResponse): void {
+    const models: Record<string, { healthy: number; total: number }> = {};
+    let ready = true;
+    for (const [name, pool] of this.options.registry.pools) {
+      const healthy = pool.healthyCount;
+      models[name] = { healthy, total: pool.deployments.length };
+      if (healthy === 0) ready = false;
+    }
+    sendJson(res, ready ? 200 : 503, { status: ready ? 'ready' : 'not_ready', models });
+  }
+
+  private async sendMetrics(res: ServerResponse): Promise<void> {
+    const { metrics, registry } = this.options;
+    for (const d of registry.allDeployments()) metrics.deploymentHealthy.set({ model: d.modelName, deployment: d.id }, d.healthy ? 1 : 0);
+    const text = await metrics.registry.metrics();
+    res.writeHead(200, { 'content-type': metrics.registry.contentType });
+    res.end(text);
+  }
+}
