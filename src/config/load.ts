@@ -57,12 +57,39 @@ function zodProblems(error: z.ZodError): ConfigProblem[] {
   return error.issues.map((issue) => ({ path: formatPath(issue.path), message: issue.message }));
 }
 
+function namesOf(list: unknown, key: string): (string | undefined)[] {
+  if (!Array.isArray(list)) return [];
+  return list.map((item) => (item && typeof item === 'object' && typeof (item as Record<string, unknown>)[key] === 'string' ? ((item as Record<string, string>)[key]) : undefined));
+}
+
+/** Model names and, within a model, deployment ids must be unique. Checked on the raw tree so
+ *  these problems are reported alongside schema problems, not only once the rest is fixed. */
+function duplicateNames(raw: unknown): ConfigProblem[] {
+  const problems: ConfigProblem[] = [];
+  const models = (raw as { models?: unknown })?.models;
+  const check = (names: (string | undefined)[], path: (i: number) => string, what: string) => {
+    const first = new Map<string, number>();
+    names.forEach((name, i) => {
+      if (name === undefined) return;
+      const earlier = first.get(name);
+      if (earlier === undefined) first.set(name, i);
+      else problems.push({ path: path(i), message: `duplicate ${what} "${name}" (first at index ${earlier})` });
+    });
+  };
+  check(namesOf(models, 'name'), (i) => `models[${i}].name`, 'model name');
+  if (Array.isArray(models)) {
+    models.forEach((m, i) => check(namesOf((m as { deployments?: unknown })?.deployments, 'id'), (j) => `models[${i}].deployments[${j}].id`, 'deployment id'));
+  }
+  return problems;
+}
+
 /** Validates an already-parsed config object. Throws ConfigError listing every problem. */
 export function validateConfig(raw: unknown, source: string, env: NodeJS.ProcessEnv = process.env): SwitchyardConfig {
   const problems: ConfigProblem[] = [];
   const interpolated = interpolateEnv(raw, env, problems);
   const result = configSchema.safeParse(interpolated);
   if (!result.success) problems.push(...zodProblems(result.error));
+  problems.push(...duplicateNames(interpolated));
   if (problems.length > 0) throw new ConfigError(source, problems);
   return (result as { data: SwitchyardConfig }).data;
 }

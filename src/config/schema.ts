@@ -79,28 +79,12 @@ export const serverSchema = z.strictObject({
   master_key: z.string().min(8, 'master_key must be at least 8 characters').optional(),
 });
 
-export const configSchema = z
-  .strictObject({
+export const configSchema = z.strictObject({
     server: serverSchema.prefault({}),
     data_dir: z.string().min(1).default('./.switchyard'),
     log_level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
     health_check_interval_ms: durationMs.default(5_000),
     models: z.array(modelSchema).min(1, 'configure at least one model'),
-  })
-  .superRefine((config, ctx) => {
-    const seen = new Map<string, number>();
-    config.models.forEach((model, i) => {
-      const first = seen.get(model.name);
-      if (first !== undefined) {
-        ctx.addIssue({ code: 'custom', path: ['models', i, 'name'], message: `duplicate model name "${model.name}" (also models[${first}])` });
-      } else seen.set(model.name, i);
-      const ids = new Set<string>();
-      model.deployments.forEach((d, j) => {
-        if (d.id === undefined) return;
-        if (ids.has(d.id)) ctx.addIssue({ code: 'custom', path: ['models', i, 'deployments', j, 'id'], message: `duplicate deployment id "${d.id}"` });
-        ids.add(d.id);
-      });
-    });
   });
 
 export type SwitchyardConfig = z.infer<typeof configSchema>;

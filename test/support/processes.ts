@@ -57,7 +57,7 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Runnin
   const dataDir = mkdtempSync(join(tmpdir(), 'switchyard-data-'));
   const args = ['--import', 'tsx', CLI, 'serve', '--port', '0', '--data-dir', dataDir, ...(options.args ?? [])];
   if (options.config !== undefined) args.push('--config', writeConfig(options.config));
-  const env = { ...process.env, LOG_LEVEL: 'info', ...options.env };
+  const env: NodeJS.ProcessEnv = { ...process.env, LOG_LEVEL: 'info', ...options.env };
   if (!options.env?.SWITCHYARD_MASTER_KEY) delete env.SWITCHYARD_MASTER_KEY;
   const child = spawn(process.execPath, args, { cwd: REPO_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
   const { output, exited } = track(child);

@@ -1,0 +1,71 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { ConfigError, interpolateEnv, validateConfig } from '../../src/config/load.ts';
+import { DEFAULT_CONFIG } from '../../src/config/defaults.ts';
+
+function problemsOf(raw: unknown, env: NodeJS.ProcessEnv = {}): string[] {
+  try {
+    validateConfig(raw, 'test.yaml', env);
+  } catch (err) {
+    assert.ok(err instanceof ConfigError);
+    return err.problems.map((p) => `${p.path}: ${p.message}`);
+  }
+  return [];
+}
+
+describe('config', () => {
+  it('the built-in default is valid and fills every default', () => {
+    const config = validateConfig(DEFAULT_CONFIG, 'default', {});
+    assert.equal(config.server.port, 8080);
+    assert.equal(config.server.host, '127.0.0.1');
+    assert.equal(config.server.max_body_bytes, 10 * 1024 * 1024);
+    assert.equal(config.data_dir, './.switchyard');
+    const model = config.models[0];
+    assert.equal(model.name, 'sim-llama-3.1-8b');
+    assert.deepEqual(model.timeouts, { connect_ms: 5000, first_token_ms: 60000, idle_ms: 60000, total_ms: 600000 });
+    assert.equal(model.deployments[0].provider, 'simulator');
+    assert.equal(model.deployments[0].provider === 'simulator' && model.deployments[0].replicas, 2);
+  });
+
+  it('interpolates ${VAR} and ${VAR:-default}, reporting unset variables by path', () => {
+    const problems: { path: string; message: string }[] = [];
+    const out = interpolateEnv({ a: ['x-${A}-y', '${B:-fallback}', '${C}'] }, { A: '1' }, problems);
+    assert.deepEqual(out, { a: ['x-1-y', 'fallback', ''] });
+    assert.deepEqual(problems, [{ path: 'a[2]', message: 'environment variable C is not set' }]);
+  });
+
+  it('resolves secrets from the environment', () => {
+    const config = validateConfig(
+      { models: [{ name: 'gpt', deployments: [{ provider: 'openai', api_key: '${OPENAI_API_KEY}' }] }] },
+      't',
+      { OPENAI_API_KEY: 'sk-real' },
+    );
+    const d = config.models[0].deployments[0];
+    assert.equal(d.provider === 'openai' && d.api_key, 'sk-real');
+    assert.equal(d.provider === 'openai' && d.url, 'https://api.openai.com/v1');
+  });
+
+  it('reports every problem with its path, all at once', () => {
+    const problems = problemsOf({
+      server: { port: 70000, surprise: true },
+      models: [
+        { name: 'a', deployments: [{ provider: 'openai-compatible', url: 'http://h/v1' }] },
+        { name: 'a', deployments: [] },
+        { name: 'c', deployments: [{ provider: 'openai-compatible', url: 'nope', weight: -1 }, { provider: 'openai-compatible', engine: 'tensorflow', url: 'http://x/v1' }] },
+      ],
+    });
+    const text = problems.join('\n');
+    assert.match(text, /^server\.port: /m);
+    assert.match(text, /^server: Unrecognized key: "surprise"/m);
+    assert.match(text, /^models\[1\]\.deployments: a model needs at least one deployment/m);
+    assert.match(text, /^models\[1\]\.name: duplicate model name "a"/m);
+    assert.match(text, /^models\[2\]\.deployments\[0\]\.url: expected a URL/m);
+    assert.match(text, /^models\[2\]\.deployments\[0\]\.weight: /m);
+    assert.match(text, /^models\[2\]\.deployments\[1\]\.engine: /m);
+  });
+
+  it('requires at least one model', () => {
+    assert.match(problemsOf({ models: [] }).join('\n'), /models: configure at least one model/);
+    assert.match(problemsOf({}).join('\n'), /models: /);
+  });
+});
