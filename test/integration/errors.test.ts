@@ -7,6 +7,10 @@ import { createServer } from 'node:net';
 import { startGateway, startSimulatorProcess, type RunningProcess } from '../support/processes.ts';
 import { assertMatchesSchema } from '../support/openapi.ts';
 
+// Error bodies are checked field by field against loosely typed JSON.
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type Json = Record<string, any>;
+
 const MODEL = 'sim-llama-3.1-8b';
 
 async function freePort(): Promise<number> {
@@ -26,10 +30,10 @@ async function post(url: string, body: string | object, headers: Record<string, 
     body: typeof body === 'string' ? body : JSON.stringify(body),
   });
   const text = await res.text();
-  return { status: res.status, headers: res.headers, text, json: JSON.parse(text) as Record<string, any> };
+  return { status: res.status, headers: res.headers, text, json: JSON.parse(text) as Json };
 }
 
-function assertOpenAIError(json: Record<string, any>): void {
+function assertOpenAIError(json: Json): void {
   assertMatchesSchema('ErrorResponse', json);
   assert.deepEqual(Object.keys(json.error).sort(), ['code', 'message', 'param', 'type']);
   assert.doesNotMatch(json.error.message, /\bat .*\.ts:\d+/, 'no stack traces');
