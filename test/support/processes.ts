@@ -57,7 +57,9 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Runnin
   const dataDir = mkdtempSync(join(tmpdir(), 'switchyard-data-'));
   const args = ['--import', 'tsx', CLI, 'serve', '--port', '0', '--data-dir', dataDir, ...(options.args ?? [])];
   if (options.config !== undefined) args.push('--config', writeConfig(options.config));
-  const env: NodeJS.ProcessEnv = { ...process.env, LOG_LEVEL: 'info', ...options.env };
+  const env: NodeJS.ProcessEnv = { ...process.env, ...options.env };
+  // The config file decides the log level unless a test sets LOG_LEVEL itself.
+  if (!options.env?.LOG_LEVEL) delete env.LOG_LEVEL;
   if (!options.env?.SWITCHYARD_MASTER_KEY) delete env.SWITCHYARD_MASTER_KEY;
   const child = spawn(process.execPath, args, { cwd: REPO_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
   const { output, exited } = track(child);
