@@ -65,6 +65,11 @@ const DEFAULT_MAX_BODY_BYTES = 16 * 1024 * 1024;
 
 type Handler = (req: IncomingMessage, res: ServerResponse) => Promise<void> | void;
 
+const healthy: Handler = (_req, res) => {
+  res.writeHead(200, { 'content-length': 0 });
+  res.end();
+};
+
 export async function startSimulator(options: SimulatorOptions = {}): Promise<RunningSimulator> {
   const host = options.host ?? '127.0.0.1';
   const timeScale = options.timeScale ?? 1;
@@ -114,10 +119,8 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Ru
         }),
     },
     '/health': {
-      GET: (_req, res) => {
-        res.writeHead(200, { 'content-length': 0 });
-        res.end();
-      },
+      GET: healthy,
+      HEAD: healthy,
     },
     '/metrics': {
       GET: (_req, res) => {
@@ -156,11 +159,10 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Ru
       await handler(req, res);
     };
     run().catch((err: unknown) => {
-      if (err instanceof HttpError) sendError(res, err);
-      else {
-        process.stderr.write(`switchyard sim: unexpected error on ${req.method} ${path}: ${(err as Error)?.stack ?? String(err)}\n`);
-        sendError(res, new HttpError(500, 'The simulator failed unexpectedly.', 'server_error'));
-      }
+      if (res.destroyed) return; // the client left, e.g. while its body was being read
+      if (!(err instanceof HttpError)) process.stderr.write(`switchyard sim: unexpected error on ${req.method} ${path}: ${(err as Error)?.stack ?? String(err)}\n`);
+      if (res.headersSent) res.destroy();
+      else sendError(res, err instanceof HttpError ? err : new HttpError(500, 'The simulator failed unexpectedly.', 'server_error'));
     });
   });
   server.on('connection', (socket) => {

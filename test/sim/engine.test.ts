@@ -163,6 +163,22 @@ describe('engine', () => {
     assert.equal(clock.step(), false, 'no step scheduled while idle');
   });
 
+  it('a throwing callback aborts only its own request; the loop keeps running', (t) => {
+    t.mock.method(process.stderr, 'write', () => true); // the failure is reported on stderr
+    const { clock, engine, submit } = setup();
+    let bad!: EngineRequestResult;
+    let good!: EngineRequestResult;
+    submit(uniquePrompt(10), 50, (r) => (bad = r), (i) => {
+      if (i === 3) throw new Error('boom');
+    });
+    submit(uniquePrompt(10), 50, (r) => (good = r));
+    clock.run();
+    assert.equal(bad.reason, 'abort');
+    assert.equal(good.reason, 'length');
+    assert.equal(good.outputTokens, 50);
+    assert.equal(engine.kv.usage, 0);
+  });
+
   it('prefill-only requests (embeddings) finish when their prompt is computed', () => {
     const { clock, engine } = setup();
     let r!: EngineRequestResult;

@@ -182,7 +182,7 @@ export class Engine {
     req.lastTokenMs = atMs;
     this.counts.generationTokens++;
     const done = req.numOutput === req.outputLen;
-    req.onToken?.(index);
+    if (req.onToken && !this.notify(req, () => req.onToken!(index))) return;
     if (done && req.state === 'running') this.finish(req, req.finishReason, atMs);
   }
 
@@ -191,6 +191,21 @@ export class Engine {
     this.counts.finished[reason]++;
     const result = req.result(reason, atMs);
     this.observer?.requestFinished(result);
-    req.onFinish?.(result);
+    if (req.onFinish) this.notify(req, () => req.onFinish!(result));
+  }
+
+  /**
+   * Runs a request's callback. A throwing callback must not stop the step loop (every other
+   * request would hang): it is reported, and its request aborted. Returns false if it threw.
+   */
+  private notify(req: EngineRequest, callback: () => void): boolean {
+    try {
+      callback();
+      return true;
+    } catch (err) {
+      process.stderr.write(`switchyard sim: callback of request ${req.id} failed: ${(err as Error)?.stack ?? String(err)}\n`);
+      if (req.state !== 'finished') this.finish(req, 'abort', this.clock.now());
+      return false;
+    }
   }
 }

@@ -80,7 +80,7 @@ export function handleChat(ctx: SimContext, body: Body, res: ServerResponse, dro
 }
 
 function answerChat(ctx: SimContext, specs: ChatChoiceSpec[], id: string, created: number, res: ServerResponse): void {
-  const gen = startGeneration(ctx.engine, id, specs, {
+  startGeneration(ctx.engine, id, specs, res, {
     done(choices: ChoiceState[]) {
       sendJson(res, 200, {
         id,
@@ -98,9 +98,6 @@ function answerChat(ctx: SimContext, specs: ChatChoiceSpec[], id: string, create
       });
     },
   });
-  res.on('close', () => {
-    if (!res.writableFinished) gen.abort();
-  });
 }
 
 function streamChat(ctx: SimContext, job: ChatJob, specs: ChatChoiceSpec[], id: string, created: number, res: ServerResponse, dropAfter: number): void {
@@ -115,7 +112,7 @@ function streamChat(ctx: SimContext, job: ChatJob, specs: ChatChoiceSpec[], id: 
 
   sse.open();
   // Declared after the stream: the drop callback only runs once tokens flow.
-  const gen = startGeneration(ctx.engine, id, specs, {
+  const gen = startGeneration(ctx.engine, id, specs, res, {
     token(choice, k) {
       if (!started[choice.index]) {
         started[choice.index] = true;
@@ -131,8 +128,5 @@ function streamChat(ctx: SimContext, job: ChatJob, specs: ChatChoiceSpec[], id: 
       }
       sse.end();
     },
-  });
-  res.on('close', () => {
-    if (!res.writableFinished) gen.abort();
   });
 }

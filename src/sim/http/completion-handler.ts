@@ -47,7 +47,7 @@ export function handleCompletion(ctx: SimContext, body: Body, res: ServerRespons
   const head = `{"id":"${id}","object":"text_completion","created":${created},"model":${JSON.stringify(ctx.servedModelName)}`;
 
   if (!sampling.stream) {
-    const gen = startGeneration(ctx.engine, id, specs, {
+    startGeneration(ctx.engine, id, specs, res, {
       done(choices: ChoiceState[]) {
         sendJson(res, 200, {
           id,
@@ -59,9 +59,6 @@ export function handleCompletion(ctx: SimContext, body: Body, res: ServerRespons
         });
       },
     });
-    res.on('close', () => {
-      if (!res.writableFinished) gen.abort();
-    });
     return;
   }
 
@@ -69,7 +66,7 @@ export function handleCompletion(ctx: SimContext, body: Body, res: ServerRespons
   const sse = new SseStream(res, dropAfter, () => gen.abort());
   sse.open();
   // Declared after the stream: the drop callback only runs once tokens flow.
-  const gen = startGeneration(ctx.engine, id, specs, {
+  const gen = startGeneration(ctx.engine, id, specs, res, {
     token(choice, k) {
       const { plan } = choice;
       const piece = plan.text.slice(k > 0 ? plan.visibleEnd[k - 1] : 0, plan.visibleEnd[k]);
@@ -82,8 +79,5 @@ export function handleCompletion(ctx: SimContext, body: Body, res: ServerRespons
       if (sampling.includeUsage) sse.send(`${head},"choices":[],"usage":${JSON.stringify(usageOf(choices))}}`);
       sse.end();
     },
-  });
-  res.on('close', () => {
-    if (!res.writableFinished) gen.abort();
   });
 }

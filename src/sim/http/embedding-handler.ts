@@ -34,7 +34,7 @@ export function handleEmbedding(ctx: SimContext, body: Body, res: ServerResponse
   });
   const specs: ChoiceSpec[] = inputs.map((input, index) => ({ index, promptIds: input.ids, plan: noOutput() }));
   const id = newId('embd');
-  const gen = startGeneration(ctx.engine, id, specs, {
+  startGeneration(ctx.engine, id, specs, res, {
     done() {
       const promptTokens = inputs.reduce((sum, input) => sum + input.ids.length, 0);
       sendJson(res, 200, {
@@ -49,8 +49,5 @@ export function handleEmbedding(ctx: SimContext, body: Body, res: ServerResponse
         usage: { prompt_tokens: promptTokens, total_tokens: promptTokens },
       });
     },
-  });
-  res.on('close', () => {
-    if (!res.writableFinished) gen.abort();
   });
 }

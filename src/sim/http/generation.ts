@@ -2,6 +2,7 @@
 // them. One HTTP request may hold several engine requests (n > 1, or several prompts); a client
 // disconnect aborts all of them, freeing their KV blocks.
 
+import type { ServerResponse } from 'node:http';
 import type { Engine } from '../engine/engine.ts';
 import type { EngineRequest, EngineRequestResult } from '../engine/request.ts';
 import type { OutputPlan } from '../text/output-plan.ts';
@@ -32,47 +33,65 @@ export interface Generation {
   abort(): void;
 }
 
-export function startGeneration(engine: Engine, id: string, specs: ChoiceSpec[], events: GenerationEvents): Generation {
+/**
+ * Submits every choice to the engine and reports their tokens through `events`. Ties the
+ * generation to the HTTP response both ways: a client that goes away aborts the engine requests
+ * (freeing their KV blocks), and an engine-side abort (shutdown, a failing callback) closes the
+ * response instead of leaving the client waiting forever.
+ */
+export function startGeneration(engine: Engine, id: string, specs: ChoiceSpec[], res: ServerResponse, events: GenerationEvents): Generation {
   const choices: ChoiceState[] = specs.map((s) => ({ ...s, generated: 0, cachedTokens: 0, done: false }));
   const requests: EngineRequest[] = [];
   let remaining = choices.length;
   let aborted = false;
-  const onFinish = (choice: ChoiceState) => (result: EngineRequestResult) => {
-    if (result.reason === 'abort') return;
-    choice.cachedTokens = result.cachedTokens;
-    choice.done = true;
-    if (--remaining === 0 && !aborted) events.done(choices);
-  };
   const abortAll = () => {
     aborted = true;
     for (const r of requests) engine.abort(r);
   };
+  const onFinish = (choice: ChoiceState) => (result: EngineRequestResult) => {
+    if (result.reason === 'abort') {
+      if (!aborted) {
+        abortAll();
+        res.destroy();
+      }
+      return;
+    }
+    choice.cachedTokens = result.cachedTokens;
+    choice.done = true;
+    if (--remaining === 0 && !aborted) events.done(choices);
+  };
   for (const choice of choices) {
     try {
       requests.push(
-      engine.submit({
-        id: `${id}-${choice.index}`,
-        promptTokenIds: choice.promptIds,
-        outputTokenIds: choice.plan.tokenIds,
-        finishReason: choice.plan.finishReason === 'length' ? 'length' : 'stop',
-        onToken: (i) => {
-          choice.generated = i + 1;
-          events.token?.(choice, i);
-        },
-        onFinish: onFinish(choice),
-      }),
+        engine.submit({
+          id: `${id}-${choice.index}`,
+          promptTokenIds: choice.promptIds,
+          outputTokenIds: choice.plan.tokenIds,
+          finishReason: choice.plan.finishReason === 'length' ? 'length' : 'stop',
+          onToken: (i) => {
+            choice.generated = i + 1;
+            events.token?.(choice, i);
+          },
+          onFinish: onFinish(choice),
+        }),
       );
     } catch (err) {
       abortAll();
       throw err;
     }
   }
-  return {
+  const generation: Generation = {
     choices,
     abort() {
       if (!aborted) abortAll();
     },
   };
+  if (res.destroyed) generation.abort(); // gone already, e.g. during an injected delay
+  else
+    res.on('close', () => {
+      if (!res.writableFinished) generation.abort();
+    });
+  return generation;
 }
 
 export interface UsageBody {

@@ -9,7 +9,8 @@
 //  3. Letter runs (any script, with combining marks) of up to 6 characters are one token; longer
 //     runs are cut into pieces of at most 4 characters.
 //  4. Digit runs are cut into pieces of at most 3 digits.
-//  5. Other characters (punctuation, symbols, emoji) form pieces of at most 3 characters.
+//  5. Other characters (punctuation, symbols, emoji) form pieces of at most 3 UTF-16 code units
+//     (extended by one rather than split a surrogate pair).
 //  6. Remaining whitespace runs are pieces of at most 16 characters.
 // A token's id is the FNV-1a hash of its text, so equal pieces always have equal ids.
 
