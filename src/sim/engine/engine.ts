@@ -140,7 +140,9 @@ export class Engine {
 
   private startStep(startMs: number): void {
     if (this.closed) return;
-    const batch = this.scheduler.schedule(startMs);
+    let batch = this.scheduler.schedule(startMs);
+    // A step that only preempted admits nothing; try once more so the queue cannot stall.
+    if (batch.items.length === 0 && this.numWaiting > 0) batch = this.scheduler.schedule(startMs);
     if (batch.items.length === 0) {
       this.active = false; // idle: nothing runs until the next submit
       return;
