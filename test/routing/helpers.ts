@@ -45,3 +45,11 @@ export function countBy(ids: readonly string[]): Map<string, number> {
 }
 
 export type View = ReplicaView;
+
+/** Runs a pick and returns the mutable fixture that was chosen (policies hand back the same objects). */
+export function pickFrom(policy: { pick(c: readonly ReplicaView[], r: RoutingRequest): ReplicaView | undefined }, rs: MutableReplica[], req: RoutingRequest): MutableReplica {
+  const chosen = policy.pick(rs, req);
+  const found = rs.find((r) => r === chosen);
+  if (!found) throw new Error('policy picked nothing');
+  return found;
+}
