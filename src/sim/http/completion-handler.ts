@@ -16,8 +16,9 @@ import { SseStream } from './sse.ts';
 /** OpenAI's and vLLM's default for the legacy completions endpoint. */
 const DEFAULT_MAX_TOKENS = 16;
 
-function promptSeed(ctx: SimContext, requestSeed: number | undefined, text: string | null, ids: readonly number[]): number {
-  if (requestSeed !== undefined) return Rng.from(ctx.seed, requestSeed).nextU32();
+/** The request's seed (distinct per prompt of a batch) or, without one, a hash of the prompt. */
+function promptSeed(ctx: SimContext, requestSeed: number | undefined, promptIndex: number, text: string | null, ids: readonly number[]): number {
+  if (requestSeed !== undefined) return Rng.from(ctx.seed, requestSeed, promptIndex).nextU32();
   return Rng.from(ctx.seed, text ?? combine32(...ids.slice(0, 4096)), ids.length).nextU32();
 }
 
@@ -29,7 +30,7 @@ export function handleCompletion(ctx: SimContext, body: Body, res: ServerRespons
   const specs: ChoiceSpec[] = [];
   prompts.forEach((p, pi) => {
     const cap = outputBudget(ctx, p.ids.length, sampling.maxTokens, 'prompt');
-    const base = promptSeed(ctx, sampling.seed, p.text, p.ids);
+    const base = promptSeed(ctx, sampling.seed, pi, p.text, p.ids);
     for (let i = 0; i < sampling.n; i++) {
       const plan = planText({
         seed: i === 0 ? base : combine32(base, i),
