@@ -107,6 +107,6 @@ describe('simulator timing over HTTP', () => {
     const wall = performance.now() - started;
     assert.equal(r.status, 200);
     // 100 steps of ~4.45 ms model time = ~445 ms; at 0.1 that is ~45 ms of wall time.
-    assert.ok(wall > 35 && wall < 250, `wall ${wall.toFixed(0)} ms`);
+    assert.ok(wall > 35 && wall < 400, `wall ${wall.toFixed(0)} ms`);
   });
 });
