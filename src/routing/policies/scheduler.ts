@@ -36,6 +36,8 @@ export interface SchedulerOptions {
   maxQueueAboveMin?: number;
   /** Prefix-block hashes remembered in the routing history. Default 100,000. */
   prefixIndexCapacity?: number;
+  /** The routing history indexes every n-th prefix block. Default 4. */
+  prefixBlockStride?: number;
   /** Queue scorer scale (queued requests). Default 4. */
   queueScale?: number;
   /** In-flight-tokens scorer scale (tokens). Default 16,384. */
@@ -66,7 +68,7 @@ export class SchedulerPolicy implements RoutingPolicy {
     this.maxQueueAboveMin = options.maxQueueAboveMin ?? 32;
     this.random = options.random ?? Math.random;
     this.now = options.now ?? Date.now;
-    this.prefixCache = new PrefixCacheScorer({ capacity: options.prefixIndexCapacity ?? 100_000 });
+    this.prefixCache = new PrefixCacheScorer({ capacity: options.prefixIndexCapacity, blockStride: options.prefixBlockStride });
     this.queue = new QueueScorer({ scale: options.queueScale });
     this.scorers = [
       { scorer: this.prefixCache, weight: this.weights.prefixCache },

@@ -11,7 +11,7 @@ function matched(index: PrefixIndex, hashes: string[], n = 3): number[] {
 
 describe('PrefixIndex', () => {
   it('counts the leading blocks each replica was sent', () => {
-    const index = new PrefixIndex();
+    const index = new PrefixIndex({ blockStride: 1 });
     index.record('r0', ['a', 'b', 'c', 'd']);
     index.record('r1', ['a', 'b', 'x']);
     assert.deepEqual(matched(index, ['a', 'b', 'c', 'z']), [3, 2, 0]);
@@ -19,14 +19,14 @@ describe('PrefixIndex', () => {
   });
 
   it('only counts a contiguous prefix', () => {
-    const index = new PrefixIndex();
+    const index = new PrefixIndex({ blockStride: 1 });
     index.record('r0', ['a']);
     index.record('r1', ['zz', 'b']);
     assert.deepEqual(matched(index, ['a', 'b']), [1, 0, 0]); // r1 holds block 1 but not block 0
   });
 
   it('keeps the most recent replicas per block', () => {
-    const index = new PrefixIndex({ replicasPerBlock: 2 });
+    const index = new PrefixIndex({ replicasPerBlock: 2, blockStride: 1 });
     index.record('r0', ['a']);
     index.record('r1', ['a']);
     index.record('r2', ['a']);
@@ -36,12 +36,55 @@ describe('PrefixIndex', () => {
     assert.deepEqual(matched(index, ['a']), [1, 1, 0]);
   });
 
-  it('is bounded, forgetting the least recently routed blocks, long prefixes before their starts', () => {
-    const index = new PrefixIndex({ capacity: 4 });
-    index.record('r0', ['a', 'b', 'c']);
-    index.record('r1', ['x', 'y']); // 5 blocks > 4: one of r0's must go, and it must be the deepest
-    assert.equal(index.size, 4);
-    assert.deepEqual(matched(index, ['a', 'b', 'c']), [2, 0, 0]);
-    assert.deepEqual(matched(index, ['x', 'y']), [0, 2, 0]);
+  it('is bounded: the least recently routed half goes first, recently used blocks survive', () => {
+    const index = new PrefixIndex({ capacity: 8, blockStride: 1 });
+    index.record('r0', ['a0', 'a1', 'a2']);
+    index.record('r1', ['b0', 'b1']);
+    index.record('r2', ['c0', 'c1', 'c2']); // the young generation filled up and turned old
+    index.record('r0', ['a0', 'a1', 'a2']); // used again: moves back to the young generation
+    for (let i = 0; i < 2; i++) index.record('r1', [`d${i}`]); // a little churn
+    assert.ok(index.size <= 8, `size ${index.size}`);
+    assert.deepEqual(matched(index, ['a0', 'a1', 'a2']), [3, 0, 0]);
+    assert.deepEqual(matched(index, ['c0', 'c1', 'c2']), [0, 0, 0]);
+    assert.deepEqual(matched(index, ['d1']), [0, 1, 0]);
+  });
+
+  it('never forgets a shorter prefix of a replica before a longer one', () => {
+    const index = new PrefixIndex({ capacity: 10, blockStride: 1 });
+    for (let i = 0; i < 200; i++) {
+      index.record(`r${i % 3}`, [`p${i % 7}-0`, `p${i % 7}-1`, `p${i % 7}-2`, `p${i % 7}-3`]);
+      for (let k = 0; k < 7; k++) {
+        const out = new Float64Array(3);
+        const hashes = [`p${k}-0`, `p${k}-1`, `p${k}-2`, `p${k}-3`];
+        index.matchedBlocks(replicas(3), hashes, out);
+        // Whatever is remembered is a prefix: check that block j held implies blocks < j held.
+        for (let r = 0; r < 3; r++) {
+          const deepest = hashes.findLastIndex((_, j) => {
+            const single = new Float64Array(3);
+            index.matchedBlocks(replicas(3), hashes.slice(j, j + 1), single);
+            return single[r] === 1;
+          });
+          assert.ok(out[r] >= deepest + 1, `r${r} holds block ${deepest} of p${k} but matches only ${out[r]}`);
+        }
+      }
+    }
+  });
+
+  it('ignores candidates it has never routed to', () => {
+    const index = new PrefixIndex({ blockStride: 1 });
+    index.record('r0', ['a']);
+    const out = new Float64Array(2);
+    index.matchedBlocks([replicas(1)[0], { ...replicas(1)[0], id: 'new' }], ['a'], out);
+    assert.deepEqual([...out], [1, 0]);
+  });
+
+  it('with a stride, indexes and matches every n-th block only', () => {
+    const index = new PrefixIndex({ blockStride: 4 });
+    assert.equal(new PrefixIndex().blockStride, 4);
+    index.record('r0', ['a', 'b', 'c', 'd', 'e', 'f', 'g', 'h', 'i', 'j']);
+    assert.equal(index.size, 2); // blocks 3 and 7
+    assert.deepEqual(matched(index, ['a', 'b', 'c', 'd', 'e', 'f', 'g', 'h', 'z', 'z', 'z']), [8, 0, 0]);
+    assert.deepEqual(matched(index, ['a', 'b', 'c', 'd', 'e', 'f', 'x', 'y']), [4, 0, 0]);
+    assert.deepEqual(matched(index, ['a', 'b', 'c']), [0, 0, 0]);
   });
 });

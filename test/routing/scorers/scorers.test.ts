@@ -36,7 +36,7 @@ describe('freshSignals', () => {
 
 describe('prefix-cache scorer', () => {
   it('scores the fraction of the request blocks a replica was recently sent', () => {
-    const s = new PrefixCacheScorer();
+    const s = new PrefixCacheScorer({ blockStride: 1 });
     const rs = [replica('a'), replica('b'), replica('c')];
     s.onRouted(rs[0], request({ prefixHashes: ['1', '2', '3', '4'] }));
     s.onRouted(rs[1], request({ prefixHashes: ['1', 'x'] }));
