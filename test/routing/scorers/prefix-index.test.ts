@@ -59,11 +59,12 @@ describe('PrefixIndex', () => {
         index.matchedBlocks(replicas(3), hashes, out);
         // Whatever is remembered is a prefix: check that block j held implies blocks < j held.
         for (let r = 0; r < 3; r++) {
-          const deepest = hashes.findLastIndex((_, j) => {
+          let deepest = -1;
+          for (let j = 0; j < hashes.length; j++) {
             const single = new Float64Array(3);
-            index.matchedBlocks(replicas(3), hashes.slice(j, j + 1), single);
-            return single[r] === 1;
-          });
+            index.matchedBlocks(replicas(3), [hashes[j]], single);
+            if (single[r] === 1) deepest = j;
+          }
           assert.ok(out[r] >= deepest + 1, `r${r} holds block ${deepest} of p${k} but matches only ${out[r]}`);
         }
       }
