@@ -52,7 +52,7 @@ export interface SamplingParams {
 export interface RequestMeta {
   /** Gateway-assigned id, echoed as x-request-id and used in logs. */
   requestId: string;
-  /** Lower runs first; 0 is interactive default. */
+  /** 0 (most urgent) to 9; lower runs first when requests queue. Interactive default 5, batch 9. */
   priority: number;
   /** Which edge format the client spoke; decides the error and stream shape. */
   edge: 'openai' | 'anthropic';

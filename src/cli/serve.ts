@@ -5,6 +5,7 @@ import { resolveConfig } from '../config/load.ts';
 import { openSqliteStore } from '../store/sqlite.ts';
 import { createModelRegistry } from '../routing/registry.ts';
 import { HealthChecker } from '../routing/health.ts';
+import { MetricsScraper } from '../routing/scraper.ts';
 import { GatewayMetrics } from '../telemetry/metrics.ts';
 import { createLogger } from '../telemetry/logger.ts';
 import { Gateway } from '../server/gateway.ts';
@@ -79,6 +80,8 @@ export async function serve(flags: ServeFlags): Promise<void> {
   const health = new HealthChecker(registry.allDeployments(), config.health_check_interval_ms);
   await health.checkAll();
   health.start();
+  const scraper = new MetricsScraper([...registry.scrapeIntervals].map(([deployment, intervalMs]) => ({ deployment, intervalMs })));
+  scraper.start();
   const metrics = new GatewayMetrics();
   const gateway = new Gateway({ registry, metrics, logger, masterKey, maxBodyBytes: config.server.max_body_bytes });
 
@@ -98,6 +101,7 @@ export async function serve(flags: ServeFlags): Promise<void> {
     stopping = true;
     logger.info({ signal, graceMs: config.server.shutdown_grace_ms }, 'shutting down: finishing in-flight requests');
     health.stop();
+    scraper.stop();
     await gateway.shutdown(config.server.shutdown_grace_ms);
     stopSimulators(replicas);
     await registry.close();

@@ -62,6 +62,22 @@ function namesOf(list: unknown, key: string): (string | undefined)[] {
   return list.map((item) => (item && typeof item === 'object' && typeof (item as Record<string, unknown>)[key] === 'string' ? ((item as Record<string, string>)[key]) : undefined));
 }
 
+function unknownFallbacks(models: unknown): ConfigProblem[] {
+  if (!Array.isArray(models)) return [];
+  const names = new Set(namesOf(models, 'name').filter((n): n is string => n !== undefined));
+  const problems: ConfigProblem[] = [];
+  models.forEach((m, i) => {
+    const fallbacks = (m as { fallbacks?: unknown })?.fallbacks;
+    if (!Array.isArray(fallbacks)) return;
+    fallbacks.forEach((f, j) => {
+      if (typeof f !== 'string') return;
+      if (f === (m as { name?: unknown }).name) problems.push({ path: `models[${i}].fallbacks[${j}]`, message: 'a model cannot fall back to itself' });
+      else if (!names.has(f)) problems.push({ path: `models[${i}].fallbacks[${j}]`, message: `no model named "${f}" is configured` });
+    });
+  });
+  return problems;
+}
+
 /** Model names and, within a model, deployment ids must be unique. Checked on the raw tree so
  *  these problems are reported alongside schema problems, not only once the rest is fixed. */
 function duplicateNames(raw: unknown): ConfigProblem[] {
@@ -77,6 +93,7 @@ function duplicateNames(raw: unknown): ConfigProblem[] {
     });
   };
   check(namesOf(models, 'name'), (i) => `models[${i}].name`, 'model name');
+  problems.push(...unknownFallbacks(models));
   if (Array.isArray(models)) {
     models.forEach((m, i) => check(namesOf((m as { deployments?: unknown })?.deployments, 'id'), (j) => `models[${i}].deployments[${j}].id`, 'deployment id'));
   }

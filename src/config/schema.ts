@@ -1,6 +1,7 @@
 // The switchyard.yaml schema. Every field is documented in docs/configuration.md; keep them in step.
 
 import { z } from 'zod';
+import { POLICY_NAMES } from '../routing/policies/index.ts';
 
 const positiveInt = z.number().int().positive();
 const durationMs = z.number().int().positive();
@@ -16,6 +17,11 @@ const common = {
   headers: z.record(z.string(), z.string()).default({}),
 };
 
+const selfHosted = {
+  /** Requests beyond this wait in the model's gateway queue instead of piling onto the replica. */
+  max_concurrency: positiveInt.optional(),
+};
+
 const openAICompatibleDeployment = z.strictObject({
   provider: z.literal('openai-compatible'),
   url,
@@ -23,6 +29,8 @@ const openAICompatibleDeployment = z.strictObject({
   api_key: z.string().optional(),
   engine: z.enum(ENGINES).default('generic'),
   health_path: z.string().startsWith('/').optional(),
+  metrics_path: z.string().startsWith('/').nullable().optional(),
+  ...selfHosted,
   ...common,
 });
 
@@ -31,6 +39,7 @@ const openAIDeployment = z.strictObject({
   url: url.default('https://api.openai.com/v1'),
   model: z.string().min(1).optional(),
   api_key: z.string().min(1, 'an OpenAI deployment needs api_key, e.g. ${OPENAI_API_KEY}'),
+  max_concurrency: positiveInt.optional(),
   ...common,
 });
 
@@ -39,6 +48,7 @@ const anthropicDeployment = z.strictObject({
   url: url.default('https://api.anthropic.com'),
   model: z.string().min(1).optional(),
   api_key: z.string().min(1, 'an Anthropic deployment needs api_key, e.g. ${ANTHROPIC_API_KEY}'),
+  max_concurrency: positiveInt.optional(),
   ...common,
 });
 
@@ -48,6 +58,7 @@ const simulatorDeployment = z.strictObject({
   replicas: positiveInt.max(64).default(1),
   profile: z.string().min(1).default('h100-llama-3.1-8b'),
   time_scale: z.number().min(0).default(1),
+  ...selfHosted,
   ...common,
 });
 
@@ -64,11 +75,57 @@ export const timeoutsSchema = z.strictObject({
   total_ms: durationMs.default(600_000),
 });
 
+export const routingSchema = z.strictObject({
+  /** Default: `scheduler` when every deployment is self-hosted, `weighted` otherwise. */
+  policy: z.enum(POLICY_NAMES).optional(),
+  sticky_sessions: z.boolean().default(false),
+  /** Header carrying a conversation key for stickiness; the OpenAI `user` field is used when absent. */
+  session_header: z.string().min(1).default('x-session-id'),
+  scrape_interval_ms: durationMs.default(250),
+  stale_after_ms: durationMs.default(2_000),
+  scheduler_weights: z
+    .strictObject({
+      prefix_cache: z.number().min(0).optional(),
+      queue: z.number().min(0).optional(),
+      kv_cache: z.number().min(0).optional(),
+      in_flight_tokens: z.number().min(0).optional(),
+    })
+    .optional(),
+  /** prefix-affinity: a replica may carry up to (1 + epsilon) x the average load before keys spill. */
+  load_bound_epsilon: z.number().positive().default(0.25),
+});
+
+export const circuitBreakerSchema = z.strictObject({
+  consecutive_failures: positiveInt.default(5),
+  ejection_ms: durationMs.default(10_000),
+  max_ejection_ms: durationMs.default(300_000),
+});
+
+export const retrySchema = z.strictObject({
+  backoff_base_ms: z.number().int().min(0).default(25),
+  backoff_max_ms: z.number().int().min(0).default(2_000),
+  /** Longest upstream Retry-After the gateway waits out itself before trying again. */
+  max_retry_after_ms: z.number().int().min(0).default(5_000),
+});
+
+export const admissionSchema = z.strictObject({
+  /** Requests waiting in the gateway queue beyond this are shed at once. */
+  max_queue: z.number().int().min(0).default(1_000),
+  /** Shed (or fall back) when the predicted queue wait exceeds this: the model's queueing SLO. */
+  max_queue_wait_ms: durationMs.default(10_000),
+});
+
 export const modelSchema = z.strictObject({
   name: z.string().min(1).regex(/^[A-Za-z0-9._:/-]+$/, 'use letters, digits, ".", "_", ":", "/" or "-"'),
   deployments: z.array(deploymentSchema).min(1, 'a model needs at least one deployment'),
   timeouts: timeoutsSchema.prefault({}),
   max_retries: z.number().int().min(0).max(10).default(2),
+  retry: retrySchema.prefault({}),
+  routing: routingSchema.prefault({}),
+  circuit_breaker: circuitBreakerSchema.prefault({}),
+  admission: admissionSchema.prefault({}),
+  /** Models tried in order when this one cannot serve (all replicas down, or the queue wait would exceed the SLO). */
+  fallbacks: z.array(z.string().min(1)).default([]),
 });
 
 export const serverSchema = z.strictObject({
@@ -91,3 +148,7 @@ export type SwitchyardConfig = z.infer<typeof configSchema>;
 export type ModelConfig = z.infer<typeof modelSchema>;
 export type DeploymentConfig = z.infer<typeof deploymentSchema>;
 export type Timeouts = z.infer<typeof timeoutsSchema>;
+export type RoutingConfig = z.infer<typeof routingSchema>;
+export type CircuitBreakerConfig = z.infer<typeof circuitBreakerSchema>;
+export type RetryConfig = z.infer<typeof retrySchema>;
+export type AdmissionConfig = z.infer<typeof admissionSchema>;

@@ -1,8 +1,13 @@
-// A deployment at run time: where it is, how to talk to it, and what the gateway knows of its state.
+// A deployment at run time: where it is, how to talk to it, and what the gateway knows of its
+// state (health, circuit breaker, in-flight work, latency, scraped engine signals). It is the
+// ReplicaView that routing policies read.
 
 import { Pool } from 'undici';
 import type { ProviderAdapter, UpstreamTarget } from '../providers/types.ts';
-import type { Timeouts } from '../config/schema.ts';
+import type { CircuitBreakerConfig, Timeouts } from '../config/schema.ts';
+import { CircuitBreaker } from './circuit-breaker.ts';
+import { Ewma } from './ewma.ts';
+import type { ReplicaView, ScrapedSignals } from './types.ts';
 
 export interface DeploymentSpec {
   id: string;
@@ -12,24 +17,42 @@ export interface DeploymentSpec {
   weight: number;
   /** Absolute URL probed by the health checker, or null when it must not be probed (hosted APIs). */
   healthUrl: string | null;
+  /** Absolute URL of the engine's Prometheus metrics, or null when it has none. */
+  metricsUrl: string | null;
+  maxConcurrency?: number;
   timeouts: Timeouts;
+  circuitBreaker: CircuitBreakerConfig;
 }
 
-export class Deployment {
+/** Work the gateway credited to a deployment for one request, returned when the request ends. */
+export interface WorkTicket {
+  promptTokens: number;
+  outputTokens: number;
+  promptSettled: boolean;
+  ended: boolean;
+}
+
+export class Deployment implements ReplicaView {
   readonly id: string;
   readonly modelName: string;
   readonly adapter: ProviderAdapter;
   readonly target: UpstreamTarget;
   readonly weight: number;
   readonly healthUrl: string | null;
+  readonly metricsUrl: string | null;
+  readonly maxConcurrency?: number;
   readonly timeouts: Timeouts;
   /** Path prefix of the base URL (e.g. `/v1`), prepended to every provider path. */
   readonly basePath: string;
   readonly pool: Pool;
+  readonly breaker: CircuitBreaker;
+  /** Result of the last active health check (true until one fails). */
   healthy = true;
   inFlight = 0;
-  consecutiveFailures = 0;
+  inFlightTokens = 0;
+  scraped?: ScrapedSignals;
   lastError: string | null = null;
+  private readonly ttft = new Ewma({ alpha: 0.2, halfLifeMs: 30_000 });
 
   constructor(spec: DeploymentSpec) {
     this.id = spec.id;
@@ -38,6 +61,8 @@ export class Deployment {
     this.target = spec.target;
     this.weight = spec.weight;
     this.healthUrl = spec.healthUrl;
+    this.metricsUrl = spec.metricsUrl;
+    this.maxConcurrency = spec.maxConcurrency;
     this.timeouts = spec.timeouts;
     const url = new URL(spec.target.baseUrl);
     this.basePath = url.pathname.replace(/\/$/, '');
@@ -48,19 +73,52 @@ export class Deployment {
       keepAliveTimeout: 30_000,
       connect: { timeout: spec.timeouts.connect_ms },
     });
+    this.breaker = new CircuitBreaker({
+      consecutiveFailures: spec.circuitBreaker.consecutive_failures,
+      baseEjectionMs: spec.circuitBreaker.ejection_ms,
+      maxEjectionMs: spec.circuitBreaker.max_ejection_ms,
+    });
   }
 
-  markSuccess(): void {
-    this.consecutiveFailures = 0;
-    this.healthy = true;
+  /** Healthy and not ejected: policies may send it traffic. */
+  get available(): boolean {
+    return this.healthy && this.breaker.stateAt(Date.now()) !== 'open';
   }
 
-  /** Connection-level failures take a deployment out of rotation until the health check passes. */
-  markConnectionFailure(message: string): void {
-    this.consecutiveFailures += 1;
-    this.lastError = message;
-    if (this.healthUrl !== null) this.healthy = false;
+  get hasCapacity(): boolean {
+    return this.maxConcurrency === undefined || this.inFlight < this.maxConcurrency;
   }
+
+  get ttftEwmaMs(): number | undefined {
+    return this.ttft.value;
+  }
+
+  /** Credits a dispatched request's work; pass the ticket back to settle it. */
+  begin(promptTokens: number, outputTokens: number): WorkTicket {
+    this.inFlight += 1;
+    this.inFlightTokens += promptTokens + outputTokens;
+    return { promptTokens, outputTokens, promptSettled: false, ended: false };
+  }
+
+  /** The prompt has been prefilled once the first token arrives; only decode work remains. */
+  firstToken(ticket: WorkTicket, ttftMs: number): void {
+    if (!ticket.promptSettled) {
+      ticket.promptSettled = true;
+      this.inFlightTokens -= ticket.promptTokens;
+    }
+    this.ttft.update(ttftMs, Date.now());
+  }
+
+  end(ticket: WorkTicket): void {
+    if (ticket.ended) return;
+    ticket.ended = true;
+    this.inFlight -= 1;
+    this.inFlightTokens -= ticket.outputTokens + (ticket.promptSettled ? 0 : ticket.promptTokens);
+    this.onRelease?.();
+  }
+
+  /** Set by the model pool: a slot freed up, so a queued request may go. */
+  onRelease?: () => void;
 
   async close(): Promise<void> {
     await this.pool.destroy();

@@ -1,5 +1,6 @@
 // Active health checks: each probe-able deployment is polled; a 2xx marks it healthy, anything else
-// (or no answer within the connect timeout) unhealthy. Hosted APIs are not probed.
+// (or no answer within the connect timeout) takes it out of rotation until a probe passes again.
+// Hosted APIs are not probed: their failures are seen by the circuit breaker instead.
 
 import { request } from 'undici';
 import type { Deployment } from './deployment.ts';
@@ -22,25 +23,23 @@ export async function probe(deployment: Deployment): Promise<boolean> {
 
 export class HealthChecker {
   private timer: NodeJS.Timeout | undefined;
-  private readonly deployments: Deployment[];
-  private readonly intervalMs: number;
 
-  constructor(deployments: Deployment[], intervalMs: number) {
-    this.deployments = deployments;
-    this.intervalMs = intervalMs;
+  constructor(
+    private readonly deployments: Deployment[],
+    private readonly intervalMs: number,
+  ) {}
+
+  async checkOne(d: Deployment): Promise<void> {
+    const ok = await probe(d);
+    if (ok === d.healthy) return;
+    d.healthy = ok;
+    if (!ok) d.lastError = 'health check failed';
+    // A replica back from the dead is not ejected for failures it had while it was down.
+    else if (d.breaker.stateAt(Date.now()) !== 'closed') d.breaker.forceClose(Date.now());
   }
 
   async checkAll(): Promise<void> {
-    await Promise.all(
-      this.deployments.map(async (d) => {
-        const ok = await probe(d);
-        if (ok) d.markSuccess();
-        else if (d.healthUrl !== null) {
-          d.healthy = false;
-          d.lastError = 'health check failed';
-        }
-      }),
-    );
+    await Promise.all(this.deployments.map((d) => this.checkOne(d)));
   }
 
   start(): void {

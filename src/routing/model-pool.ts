@@ -1,41 +1,162 @@
-// The deployments that serve one model, and the choice of which one takes the next request.
-// Weighted random over healthy deployments; the routing issue replaces this with policies.
+// The deployments that serve one model, the routing policy that chooses among them, and the
+// admission queue in front of them: when every deployment is at its max_concurrency, requests
+// wait here by priority, and are shed with Retry-After once the predicted wait exceeds the SLO.
 
+import { GatewayError } from '../api/errors.ts';
+import type { AdmissionConfig, RetryConfig } from '../config/schema.ts';
 import type { Deployment } from './deployment.ts';
+import { Ewma } from './ewma.ts';
+import type { RoutingPolicy, RoutingRequest } from './types.ts';
+import { WaitQueue } from './wait-queue.ts';
+
+export interface ModelPoolOptions {
+  name: string;
+  deployments: Deployment[];
+  policy: RoutingPolicy;
+  maxRetries: number;
+  retry: RetryConfig;
+  admission: AdmissionConfig;
+  fallbacks: string[];
+  /** Whether the policy reads prefix hashes (building them costs a pass over the prompt). */
+  needsPrefixHashes: boolean;
+  sessionHeader: string;
+}
+
+type PickResult = { deployment: Deployment } | { full: true } | { none: true };
 
 export class ModelPool {
   readonly name: string;
   readonly deployments: Deployment[];
+  readonly policy: RoutingPolicy;
   readonly maxRetries: number;
+  readonly retry: RetryConfig;
+  readonly admission: AdmissionConfig;
+  readonly fallbacks: string[];
+  readonly needsPrefixHashes: boolean;
+  readonly sessionHeader: string;
+  private readonly queue = new WaitQueue();
+  /** How long a request holds a slot, for predicting queue waits. */
+  private readonly serviceMs = new Ewma({ alpha: 0.1 });
 
-  constructor(name: string, deployments: Deployment[], maxRetries: number) {
-    this.name = name;
-    this.deployments = deployments;
-    this.maxRetries = maxRetries;
+  constructor(options: ModelPoolOptions) {
+    this.name = options.name;
+    this.deployments = options.deployments;
+    this.policy = options.policy;
+    this.maxRetries = options.maxRetries;
+    this.retry = options.retry;
+    this.admission = options.admission;
+    this.fallbacks = options.fallbacks;
+    this.needsPrefixHashes = options.needsPrefixHashes;
+    this.sessionHeader = options.sessionHeader;
+    for (const d of this.deployments) d.onRelease = () => this.queue.wakeNext();
   }
 
   get healthyCount(): number {
     let n = 0;
-    for (const d of this.deployments) if (d.healthy) n++;
+    for (const d of this.deployments) if (d.available) n++;
     return n;
   }
 
+  get queueDepth(): number {
+    return this.queue.size;
+  }
+
+  recordServiceTime(ms: number): void {
+    this.serviceMs.update(ms);
+  }
+
   /**
-   * Picks a deployment not in `exclude`, preferring healthy ones. When every candidate is marked
-   * unhealthy it still returns one: a stale health mark must not turn into a certain failure.
+   * Chooses a deployment not in `exclude`. Prefers available ones (healthy, circuit closed); when
+   * none is available it still tries a not-ejected-by-health-check one, then any, because a stale
+   * mark must not turn into a certain failure. `full` means candidates exist but are all at capacity.
    */
-  pick(exclude: ReadonlySet<Deployment>): Deployment | undefined {
-    const candidates = this.deployments.filter((d) => !exclude.has(d));
-    if (candidates.length === 0) return undefined;
-    const healthy = candidates.filter((d) => d.healthy);
-    const pool = healthy.length > 0 ? healthy : candidates;
-    let total = 0;
-    for (const d of pool) total += d.weight;
-    let r = Math.random() * total;
-    for (const d of pool) {
-      r -= d.weight;
-      if (r < 0) return d;
+  private pick(request: RoutingRequest, exclude: ReadonlySet<Deployment>): PickResult {
+    const now = Date.now();
+    let atCapacity = false;
+    const tiers: ((d: Deployment) => boolean)[] = [(d) => d.available, (d) => d.healthy, () => true];
+    for (const admissible of tiers) {
+      const candidates: Deployment[] = [];
+      for (const d of this.deployments) {
+        if (exclude.has(d) || !admissible(d)) continue;
+        if (!d.hasCapacity) {
+          atCapacity = true;
+          continue;
+        }
+        candidates.push(d);
+      }
+      while (candidates.length > 0) {
+        const choice = this.policy.pick(candidates, request) as Deployment | undefined;
+        if (!choice) break;
+        // A half-open breaker lets only its probe through; look elsewhere for the rest.
+        if (choice.breaker.allowRequest(now) || admissible !== tiers[0]) {
+          this.policy.onRouted?.(choice, request);
+          return { deployment: choice };
+        }
+        candidates.splice(candidates.indexOf(choice), 1);
+      }
+      if (atCapacity) return { full: true };
     }
-    return pool[pool.length - 1];
+    return { none: true };
+  }
+
+  private predictedWaitMs(priority: number): number | undefined {
+    const perSlot = this.serviceMs.value;
+    if (perSlot === undefined) return undefined;
+    let slots = 0;
+    for (const d of this.deployments) if (d.available && d.maxConcurrency !== undefined) slots += d.maxConcurrency;
+    if (slots === 0) return undefined;
+    return ((this.queue.aheadOf(priority) + 1) * perSlot) / slots;
+  }
+
+  private shed(reason: string, waitMs: number | undefined): GatewayError {
+    const retryAfter = Math.max(1, Math.ceil((waitMs ?? this.admission.max_queue_wait_ms) / 1000));
+    return new GatewayError('overloaded', `Model \`${this.name}\` is at capacity (${reason}); retry after ${retryAfter} s.`, {
+      code: 'model_overloaded',
+      headers: { 'retry-after': String(retryAfter) },
+    });
+  }
+
+  /**
+   * Returns a deployment to send to, waiting in the priority queue while all are at capacity.
+   * Undefined when no deployment is left to try. Throws a 503 (with Retry-After) when shedding.
+   */
+  async acquire(request: RoutingRequest, priority: number, exclude: ReadonlySet<Deployment>, signal: AbortSignal): Promise<Deployment | undefined> {
+    const deadline = Date.now() + this.admission.max_queue_wait_ms;
+    for (;;) {
+      const result = this.pick(request, exclude);
+      if ('deployment' in result) return result.deployment;
+      if ('none' in result) return undefined;
+      if (this.queue.size >= this.admission.max_queue) throw this.shed(`${this.queue.size} requests already queued`, this.predictedWaitMs(priority));
+      const predicted = this.predictedWaitMs(priority);
+      if (predicted !== undefined && predicted > this.admission.max_queue_wait_ms) {
+        throw this.shed(`predicted queue wait ${Math.round(predicted)} ms exceeds ${this.admission.max_queue_wait_ms} ms`, predicted);
+      }
+      const remaining = deadline - Date.now();
+      if (remaining <= 0) throw this.shed('queued too long', this.admission.max_queue_wait_ms);
+      await this.waitForSlot(priority, remaining, signal);
+    }
+  }
+
+  private waitForSlot(priority: number, timeoutMs: number, signal: AbortSignal): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const onAbort = () => {
+        this.queue.cancel(waiter);
+        clearTimeout(timer);
+        reject(new GatewayError('upstream_error', 'The client went away while queued.', { status: 499, code: 'client_disconnected' }));
+      };
+      const waiter = this.queue.push(priority, () => {
+        clearTimeout(timer);
+        signal.removeEventListener('abort', onAbort);
+        resolve();
+      });
+      const timer = setTimeout(() => {
+        this.queue.cancel(waiter);
+        signal.removeEventListener('abort', onAbort);
+        // Loop once more: acquire() sees the deadline and sheds.
+        resolve();
+      }, timeoutMs);
+      if (signal.aborted) onAbort();
+      else signal.addEventListener('abort', onAbort, { once: true });
+    });
   }
 }

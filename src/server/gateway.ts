@@ -15,6 +15,7 @@ import { createPipeline } from './pipeline.ts';
 import { sendError, sendJson, sendResult } from './respond.ts';
 import { edgeForPath, matchRoute, type InferenceRoute } from './routes.ts';
 import { authenticate } from './stages/authenticate.ts';
+import { deploymentStatus } from './admin-status.ts';
 
 export interface GatewayOptions {
   registry: ModelRegistry;
@@ -25,6 +26,7 @@ export interface GatewayOptions {
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+const CIRCUIT_STATE_VALUE = { closed: 0, half_open: 1, open: 2 } as const;
 
 export class Gateway {
   private readonly server: Server;
@@ -106,6 +108,8 @@ export class Gateway {
         return this.sendMetrics(res);
       case 'models':
         return this.listModels(req, res);
+      case 'admin-deployments':
+        return this.deploymentStatus(req, res);
       case 'inference':
         return this.inference(route, req, res, path);
     }
@@ -159,6 +163,16 @@ export class Gateway {
     sendJson(res, 200, { object: 'list', data });
   }
 
+  private async deploymentStatus(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const edge = edgeForPath('/admin');
+    try {
+      await this.checkKey({ edge, headers: req.headers } as RequestContext, async () => {});
+    } catch (err) {
+      return sendError(res, edge, err);
+    }
+    sendJson(res, 200, { object: 'list', data: deploymentStatus(this.options.registry) });
+  }
+
   private readiness(res: ServerResponse): void {
     const models: Record<string, { healthy: number; total: number }> = {};
     let ready = true;
@@ -172,7 +186,16 @@ export class Gateway {
 
   private async sendMetrics(res: ServerResponse): Promise<void> {
     const { metrics, registry } = this.options;
-    for (const d of registry.allDeployments()) metrics.deploymentHealthy.set({ model: d.modelName, deployment: d.id }, d.healthy ? 1 : 0);
+    const now = Date.now();
+    for (const pool of registry.pools.values()) {
+      metrics.queueDepth.set({ model: pool.name }, pool.queueDepth);
+      for (const d of pool.deployments) {
+        const labels = { model: d.modelName, deployment: d.id };
+        metrics.deploymentHealthy.set(labels, d.healthy ? 1 : 0);
+        metrics.deploymentInFlight.set(labels, d.inFlight);
+        metrics.circuitState.set(labels, CIRCUIT_STATE_VALUE[d.breaker.stateAt(now)]);
+      }
+    }
     const text = await metrics.registry.metrics();
     res.writeHead(200, { 'content-type': metrics.registry.contentType });
     res.end(text);

@@ -8,7 +8,7 @@ import { authenticate } from './stages/authenticate.ts';
 import { parseBody } from './stages/parse.ts';
 import { resolveModel } from './stages/resolve-model.ts';
 import { meter } from './stages/meter.ts';
-import { callUpstreamWithRetries } from './stages/call-upstream.ts';
+import { routeAndCall } from './stages/call-upstream.ts';
 
 export interface PipelineDeps {
   registry: ModelRegistry;
@@ -23,6 +23,6 @@ export function createPipeline(deps: PipelineDeps): (ctx: RequestContext) => Pro
     parseBody, // JSON once, then the edge format's validation into the canonical request
     resolveModel(deps.registry), // which model pool serves it (404 otherwise)
     meter(deps.metrics, deps.logger), // metrics and the request log, however the request ends
-    callUpstreamWithRetries(deps.metrics), // pick a deployment, call it, retry elsewhere before first byte
+    routeAndCall(deps.registry, deps.metrics), // admit, route, call; retry elsewhere before the first byte; fall back
   ]);
 }

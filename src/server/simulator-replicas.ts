@@ -67,6 +67,7 @@ export async function launchSimulatorDeployments(models: ModelConfig[], logger: 
             engine: 'vllm',
             weight: d.weight,
             headers: d.headers,
+            max_concurrency: d.max_concurrency,
           }),
         );
       }

@@ -52,6 +52,43 @@ export class GatewayMetrics {
     registers: [this.registry],
   });
 
+  readonly retries = new Counter({
+    name: 'switchyard_retries_total',
+    help: 'Attempts repeated on another (or the same) deployment after a retryable failure.',
+    labelNames: ['model'] as const,
+    registers: [this.registry],
+  });
+  readonly fallbacks = new Counter({
+    name: 'switchyard_fallbacks_total',
+    help: 'Requests handed to a fallback model because the requested one could not serve.',
+    labelNames: ['from', 'to'] as const,
+    registers: [this.registry],
+  });
+  readonly shed = new Counter({
+    name: 'switchyard_shed_total',
+    help: 'Requests refused by admission control (queue full or predicted wait over the SLO).',
+    labelNames: ['model'] as const,
+    registers: [this.registry],
+  });
+  readonly queueDepth = new Gauge({
+    name: 'switchyard_queue_depth',
+    help: 'Requests waiting in the gateway queue for a deployment slot.',
+    labelNames: ['model'] as const,
+    registers: [this.registry],
+  });
+  readonly circuitState = new Gauge({
+    name: 'switchyard_circuit_state',
+    help: 'Circuit breaker per deployment: 0 closed, 1 half-open, 2 open (ejected).',
+    labelNames: ['model', 'deployment'] as const,
+    registers: [this.registry],
+  });
+  readonly deploymentInFlight = new Gauge({
+    name: 'switchyard_deployment_in_flight',
+    help: 'Requests the gateway has in flight to each deployment.',
+    labelNames: ['model', 'deployment'] as const,
+    registers: [this.registry],
+  });
+
   constructor() {
     collectDefaultMetrics({ register: this.registry, prefix: 'switchyard_process_' });
   }

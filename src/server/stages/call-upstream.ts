@@ -1,56 +1,166 @@
-// Route and call: pick a deployment, call it, and on a retryable failure before any byte reached
-// the client try another deployment of the same model (up to the model's max_retries).
+// Route and call: admit the request to a deployment of its model (queueing by priority when all
+// are busy), call it, and on a retryable failure before any byte reached the client back off and
+// try another deployment; when the model cannot serve at all, walk its fallback chain.
 
+import { performance } from 'node:perf_hooks';
 import { GatewayError, toGatewayError } from '../../api/errors.ts';
-import type { CanonicalChunk, CanonicalStream } from '../../api/canonical.ts';
+import type { CanonicalChunk, CanonicalRequest, CanonicalStream } from '../../api/canonical.ts';
 import { callUpstream, type UpstreamResult } from '../../providers/upstream-client.ts';
-import type { Deployment } from '../../routing/deployment.ts';
+import type { Deployment, WorkTicket } from '../../routing/deployment.ts';
+import type { ModelPool } from '../../routing/model-pool.ts';
+import type { ModelRegistry } from '../../routing/registry.ts';
+import { routingRequestFor } from '../../routing/prefix-hash.ts';
+import { estimatePromptTokens } from '../../providers/estimate.ts';
+import type { RoutingRequest } from '../../routing/types.ts';
 import type { GatewayMetrics } from '../../telemetry/metrics.ts';
-import type { Stage } from '../context.ts';
+import type { RequestContext, Stage } from '../context.ts';
+import { backoffMs, retryAfterMs, sleep } from './backoff.ts';
 
-async function* releaseWhenDone(stream: CanonicalStream, deployment: Deployment): AsyncGenerator<CanonicalChunk> {
+const DEFAULT_OUTPUT_TOKENS = 256;
+
+function routingRequest(pool: ModelPool, req: CanonicalRequest, sessionHeader: string | string[] | undefined): RoutingRequest {
+  const sessionKey = typeof sessionHeader === 'string' && sessionHeader !== '' ? sessionHeader : req.meta.user;
+  if (pool.needsPrefixHashes) return { ...routingRequestFor(req, { defaultOutputTokens: DEFAULT_OUTPUT_TOKENS }), sessionKey };
+  // Policies that ignore prefixes get a cheap estimate instead of a rendering of the conversation.
+  return {
+    prefixHashes: [],
+    estimatedPromptTokens: estimatePromptTokens(req),
+    expectedOutputTokens: (req.params.max_tokens ?? DEFAULT_OUTPUT_TOKENS) * (req.params.n ?? 1),
+    sessionKey,
+  };
+}
+
+/** Reads a stream up to its first token, so failures before it can still be retried elsewhere. */
+async function primeStream(stream: CanonicalStream): Promise<CanonicalStream> {
+  const iterator = stream[Symbol.asyncIterator]();
+  const buffered: CanonicalChunk[] = [];
+  let finished = false;
+  try {
+    for (;;) {
+      const next = await iterator.next();
+      if (next.done) {
+        finished = true;
+        break;
+      }
+      buffered.push(next.value);
+      const c = next.value;
+      if (c.type === 'usage' || (c.type === 'delta' && (c.text || c.tool_calls || c.finish_reason))) break;
+    }
+  } catch (err) {
+    await iterator.return?.();
+    throw err;
+  }
+  return (async function* () {
+    try {
+      yield* buffered;
+      if (finished) return;
+      for (;;) {
+        const next = await iterator.next();
+        if (next.done) return;
+        yield next.value;
+      }
+    } finally {
+      await iterator.return?.();
+    }
+  })();
+}
+
+async function* settleStream(stream: CanonicalStream, ctx: RequestContext, pool: ModelPool, d: Deployment, ticket: WorkTicket, startedAt: number): AsyncGenerator<CanonicalChunk> {
   try {
     yield* stream;
+    d.breaker.onSuccess(Date.now());
+  } catch (err) {
+    if (ctx.signal.aborted) d.breaker.onCancelled(Date.now());
+    else d.breaker.onFailure(Date.now());
+    throw err;
   } finally {
-    deployment.inFlight -= 1;
+    d.end(ticket);
+    pool.recordServiceTime(performance.now() - startedAt);
   }
 }
 
-function holdUntilDone(result: UpstreamResult, deployment: Deployment): UpstreamResult {
+function settle(result: UpstreamResult, ctx: RequestContext, pool: ModelPool, d: Deployment, ticket: WorkTicket, startedAt: number): UpstreamResult {
+  d.firstToken(ticket, performance.now() - startedAt);
   if (result.type === 'json') {
-    deployment.inFlight -= 1;
+    d.breaker.onSuccess(Date.now());
+    d.end(ticket);
+    pool.recordServiceTime(performance.now() - startedAt);
     return result;
   }
-  return { type: 'stream', stream: releaseWhenDone(result.stream, deployment) };
+  return { type: 'stream', stream: settleStream(result.stream, ctx, pool, d, ticket, startedAt) };
 }
 
-export function callUpstreamWithRetries(metrics: GatewayMetrics): Stage {
+async function callPool(ctx: RequestContext, pool: ModelPool, metrics: GatewayMetrics): Promise<UpstreamResult> {
+  const req = ctx.request!;
+  const routing = routingRequest(pool, req, ctx.headers[pool.sessionHeader]);
+  const exclude = new Set<Deployment>();
+  let lastError: GatewayError | undefined;
+  let waitMs = 0;
+  for (let attempt = 0; attempt <= pool.maxRetries; attempt++) {
+    if (attempt > 0) {
+      metrics.retries.inc({ model: pool.name });
+      await sleep(Math.max(waitMs, backoffMs(attempt, pool.retry)), ctx.signal);
+    }
+    let d = await pool.acquire(routing, req.meta.priority, exclude, ctx.signal);
+    if (!d && exclude.size > 0) {
+      // Every deployment has failed once: try again from the top rather than give up early.
+      exclude.clear();
+      d = await pool.acquire(routing, req.meta.priority, exclude, ctx.signal);
+    }
+    if (!d) break;
+    ctx.deployment = d;
+    ctx.attempts += 1;
+    const ticket = d.begin(routing.estimatedPromptTokens, routing.expectedOutputTokens);
+    const startedAt = performance.now();
+    try {
+      let result = await callUpstream(d, req, ctx.signal);
+      if (result.type === 'stream') result = { type: 'stream', stream: await primeStream(result.stream) };
+      return settle(result, ctx, pool, d, ticket, startedAt);
+    } catch (err) {
+      d.end(ticket);
+      const error = toGatewayError(err);
+      metrics.upstreamErrors.inc({ model: pool.name, deployment: d.id, code: error.code ?? error.kind });
+      if (ctx.signal.aborted) {
+        d.breaker.onCancelled(Date.now());
+        throw error;
+      }
+      // A request the upstream rejected says nothing bad about the upstream.
+      if (error.retryable) d.breaker.onFailure(Date.now());
+      else d.breaker.onSuccess(Date.now());
+      d.lastError = error.message;
+      if (!error.retryable) throw error;
+      lastError = error;
+      exclude.add(d);
+      const retryAfter = retryAfterMs(error.headers['retry-after']);
+      waitMs = retryAfter !== undefined && retryAfter <= pool.retry.max_retry_after_ms ? retryAfter : 0;
+    }
+  }
+  throw lastError ?? new GatewayError('upstream_unreachable', `No deployment of model \`${pool.name}\` is available.`, { code: 'no_deployment_available' });
+}
+
+export function routeAndCall(registry: ModelRegistry, metrics: GatewayMetrics): Stage {
   return async (ctx) => {
-    const pool = ctx.pool!;
-    const req = ctx.request!;
-    const tried = new Set<Deployment>();
+    const primary = ctx.pool!;
+    const chain: ModelPool[] = [primary];
+    for (const name of primary.fallbacks) {
+      const pool = registry.get(name);
+      if (pool) chain.push(pool);
+    }
     let lastError: GatewayError | undefined;
-    for (let attempt = 0; attempt <= pool.maxRetries; attempt++) {
-      const deployment = pool.pick(tried);
-      if (!deployment) break;
-      tried.add(deployment);
-      ctx.deployment = deployment;
-      ctx.attempts += 1;
-      deployment.inFlight += 1;
+    for (const pool of chain) {
+      if (pool !== primary) metrics.fallbacks.inc({ from: primary.name, to: pool.name });
+      ctx.pool = pool;
       try {
-        const result = await callUpstream(deployment, req, ctx.signal);
-        deployment.markSuccess();
-        ctx.result = holdUntilDone(result, deployment);
+        ctx.result = await callPool(ctx, pool, metrics);
         return;
       } catch (err) {
-        deployment.inFlight -= 1;
         const error = toGatewayError(err);
-        metrics.upstreamErrors.inc({ model: pool.name, deployment: deployment.id, code: error.code ?? error.kind });
-        if (error.kind === 'upstream_unreachable') deployment.markConnectionFailure(error.message);
+        if (error.kind === 'overloaded' && error.code === 'model_overloaded') metrics.shed.inc({ model: pool.name });
+        // Only the upstream's failures move on to a fallback model; the request's own faults don't.
         if (!error.retryable || ctx.signal.aborted) throw error;
         lastError = error;
       }
     }
-    throw lastError ?? new GatewayError('upstream_unreachable', `No deployment of model \`${pool.name}\` is available.`, { code: 'no_deployment_available' });
+    throw lastError!;
   };
 }

@@ -1,8 +1,25 @@
 import { GatewayError } from '../../api/errors.ts';
 import type { Stage } from '../context.ts';
 
+export const DEFAULT_PRIORITY = 5;
+const NAMED_PRIORITIES: Record<string, number> = { critical: 0, high: 2, normal: 5, low: 8, batch: 9 };
+
+/** `x-switchyard-priority`: 0 (most urgent) to 9, or critical / high / normal / low / batch. */
+export function parsePriority(header: string | string[] | undefined): number {
+  if (header === undefined) return DEFAULT_PRIORITY;
+  const value = (Array.isArray(header) ? header[0] : header).trim().toLowerCase();
+  if (value in NAMED_PRIORITIES) return NAMED_PRIORITIES[value];
+  const n = Number(value);
+  if (value !== '' && Number.isInteger(n) && n >= 0 && n <= 9) return n;
+  throw new GatewayError('invalid_request', `x-switchyard-priority must be an integer 0-9 or one of ${Object.keys(NAMED_PRIORITIES).join(', ')}; got "${value}".`, {
+    param: 'x-switchyard-priority',
+    code: 'invalid_priority',
+  });
+}
+
 /** The body is parsed exactly once, here; every later stage reads ctx.request. */
 export const parseBody: Stage = async (ctx, next) => {
+  const priority = parsePriority(ctx.headers['x-switchyard-priority']);
   let json: unknown;
   try {
     json = JSON.parse(ctx.rawBody.toString('utf8'));
@@ -11,5 +28,6 @@ export const parseBody: Stage = async (ctx, next) => {
     throw new GatewayError('invalid_request', `The request body is not valid JSON (${detail}).`, { code: 'invalid_json' });
   }
   ctx.request = ctx.edge.parseRequest(ctx.kind, json, ctx.requestId);
+  ctx.request.meta.priority = priority;
   await next();
 };
