@@ -4,6 +4,7 @@
 import { performance } from 'node:perf_hooks';
 import type { CanonicalChunk, CanonicalStream, Usage } from '../../api/canonical.ts';
 import { toGatewayError } from '../../api/errors.ts';
+import { estimatePromptTokens } from '../../providers/estimate.ts';
 import type { GatewayMetrics } from '../../telemetry/metrics.ts';
 import type { Logger } from '../../telemetry/logger.ts';
 import type { RequestContext, Stage } from '../context.ts';
@@ -65,10 +66,16 @@ async function* meteredStream(
   let usage: Usage | undefined;
   let failure: string | undefined;
   let status = 200;
+  // Tokens relayed so far, so a stream cut short is still metered for what it produced.
+  let relayedTokens = 0;
   try {
     for await (const chunk of stream) {
-      if (chunk.type === 'delta' && ctx.firstTokenAt === undefined && (chunk.text || chunk.tool_calls)) ctx.firstTokenAt = performance.now();
-      else if (chunk.type === 'usage') usage = chunk.usage;
+      if (chunk.type === 'delta') {
+        if (chunk.text || chunk.tool_calls) {
+          relayedTokens += 1;
+          if (ctx.firstTokenAt === undefined) ctx.firstTokenAt = performance.now();
+        }
+      } else if (chunk.type === 'usage') usage = chunk.usage;
       yield chunk;
     }
   } catch (err) {
@@ -81,6 +88,6 @@ async function* meteredStream(
       status = 499;
       failure = 'client_disconnected';
     }
-    record(status, usage, failure);
+    record(status, usage ?? { prompt_tokens: estimatePromptTokens(ctx.request!), completion_tokens: relayedTokens }, failure);
   }
 }
