@@ -20,6 +20,10 @@ function response(choice: Partial<CanonicalChoice>, usage: Usage = { prompt_toke
   };
 }
 
+async function* once(text: string): AsyncGenerator<string> {
+  yield text;
+}
+
 describe('Anthropic message rendering', () => {
   it('renders text, tool_use blocks with parsed input, stop reason and usage', () => {
     const body = anthropicEdge.renderResponse(
@@ -120,9 +124,7 @@ describe('Anthropic message rendering', () => {
     const sse = anthropicEdge.renderStreamError(new GatewayError('upstream_error', 'upstream died'));
     assert.equal(sse, 'event: error\ndata: {"type":"error","error":{"type":"api_error","message":"upstream died"}}\n\n');
     const events = [];
-    for await (const e of parseSse((async function* () {
-      yield sse;
-    })())) events.push(e);
+    for await (const e of parseSse(once(sse))) events.push(e);
     assert.deepEqual(events, [{ event: 'error', data: '{"type":"error","error":{"type":"api_error","message":"upstream died"}}' }]);
   });
 });
