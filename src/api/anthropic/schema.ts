@@ -4,6 +4,11 @@
 import { z } from 'zod';
 import { GatewayError } from '../errors.ts';
 
+/** A custom message for a wrong value, but zod's plain "field required" wording when it is missing. */
+function expected(message: string): (iss: { input?: unknown }) => string {
+  return (iss) => (iss.input === undefined ? 'field required' : message);
+}
+
 const textBlock = z.looseObject({ type: z.literal('text'), text: z.string() });
 
 const imageSource = z.discriminatedUnion(
@@ -45,9 +50,9 @@ export const contentBlockSchema = z.discriminatedUnion(
 );
 
 const messageSchema = z.looseObject({
-  role: z.enum(['user', 'assistant'], { error: 'expected role to be "user" or "assistant" (system prompts go in the top-level system field)' }),
+  role: z.enum(['user', 'assistant'], { error: expected('expected role to be "user" or "assistant" (system prompts go in the top-level system field)') }),
   content: z.union([z.string(), z.array(contentBlockSchema).min(1, 'content must contain at least one block')], {
-    error: 'expected a string or an array of content blocks',
+    error: expected('expected a string or an array of content blocks'),
   }),
 });
 
@@ -128,7 +133,7 @@ export function parseMessagesRequest(body: unknown): MessagesRequest {
   const { issue, path } = mostSpecific(result.error.issues[0], []);
   const param = dottedPath(path);
   let message = issue.message.replace(/^Invalid input: /, '');
-  if (issue.code === 'invalid_type' && /received undefined/.test(issue.message)) message = `${param}: field required`;
+  if ((issue.code === 'invalid_type' && /received undefined/.test(issue.message)) || message === 'field required') message = `${param}: field required`;
   else if (param && !message.startsWith(param)) message = `${param}: ${message}`;
   throw new GatewayError('invalid_request', message, { param: param || null, code: 'invalid_value' });
 }
