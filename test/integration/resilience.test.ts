@@ -125,30 +125,35 @@ describe('mid-stream upstream failure', () => {
     await sim?.stop();
   });
 
+  // The simulator drops the connection 2-4 chunks in; when the reset beats the first token to the
+  // gateway, the failure is before the first byte and the client rightly gets a JSON 502 instead.
+  // Either outcome is well-formed; a few attempts make sure the mid-stream case is exercised.
+  async function streamedFailure(path: string, body: object): Promise<string> {
+    for (let attempt = 0; attempt < 10; attempt++) {
+      const res = await fetch(`${gateway.url}${path}`, { method: 'POST', body: JSON.stringify(body), signal: AbortSignal.timeout(10_000) });
+      const text = await res.text();
+      if (res.status === 200) return text;
+      assert.equal(res.status, 502, text);
+      JSON.parse(text);
+    }
+    assert.fail('no stream started in 10 attempts');
+  }
+
   it('ends an OpenAI stream with a well-formed error event, never a hang or a cut line', async () => {
-    const res = await fetch(`${gateway.url}/v1/chat/completions`, {
-      method: 'POST',
-      body: JSON.stringify({ model: MODEL, messages: [{ role: 'user', content: 'hi' }], max_tokens: 200, ignore_eos: true, stream: true }),
-      signal: AbortSignal.timeout(10_000),
-    });
-    assert.equal(res.status, 200);
-    const events = (await res.text()).split('\n\n').filter(Boolean);
+    const text = await streamedFailure('/v1/chat/completions', { model: MODEL, messages: [{ role: 'user', content: 'hi' }], max_tokens: 200, ignore_eos: true, stream: true });
+    const events = text.split('\n\n').filter(Boolean);
     assert.ok(!events.includes('data: [DONE]'));
     const parsed = events.map((e) => JSON.parse(e.slice('data: '.length)));
     const last = parsed.at(-1);
     assert.equal(last.error.type, 'api_error');
     assert.equal(last.error.code, 'upstream_connection_lost');
-    assert.ok(parsed.length > 2, 'some tokens arrived before the failure');
+    assert.ok(parsed.length >= 2, 'some tokens arrived before the failure');
   });
 
   it('ends an Anthropic stream with an error event', async () => {
-    const res = await fetch(`${gateway.url}/v1/messages`, {
-      method: 'POST',
-      body: JSON.stringify({ model: MODEL, max_tokens: 200, stream: true, messages: [{ role: 'user', content: 'hi' }] }),
-      signal: AbortSignal.timeout(10_000),
-    });
-    const text = await res.text();
+    const text = await streamedFailure('/v1/messages', { model: MODEL, max_tokens: 200, stream: true, messages: [{ role: 'user', content: 'hi' }] });
     const blocks = text.split('\n\n').filter(Boolean);
+    assert.match(blocks[0], /^event: message_start\n/);
     const last = blocks.at(-1)!;
     assert.match(last, /^event: error\ndata: /);
     assert.equal(JSON.parse(last.split('\n')[1].slice(6)).type, 'error');
@@ -159,7 +164,7 @@ describe('mid-stream upstream failure', () => {
     const metrics = await (await fetch(`${gateway.url}/metrics`)).text();
     const out = Number(/switchyard_tokens_total\{model="sim-llama-3\.1-8b",direction="out"\} (\d+)/.exec(metrics)?.[1] ?? 0);
     assert.ok(out > 0);
-    assert.match(metrics, /switchyard_requests_total\{model="sim-llama-3\.1-8b",endpoint="\/v1\/chat\/completions",status="502"\} 1/);
+    assert.match(metrics, /switchyard_requests_total\{model="sim-llama-3\.1-8b",endpoint="\/v1\/chat\/completions",status="502"\} [1-9]/);
   });
 });
 
