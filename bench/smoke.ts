@@ -74,7 +74,7 @@ try {
     row('direct to simulator', d),
     row('through Switchyard', g),
     '',
-    `Added latency (gateway minus direct, at the same percentile): p50 ${added50.toFixed(2)} ms, p99 ${added99.toFixed(2)} ms. Both processes share the machine's cores with the load generator, so at concurrency ${CONCURRENCY} these figures include queueing; the overhead benchmark (bench/overhead) measures at fixed offered rates.`,
+    `Added latency (gateway minus direct, at the same percentile): p50 ${added50.toFixed(2)} ms, p99 ${added99.toFixed(2)} ms. Both processes share the machine's cores with the load generator, so at concurrency ${CONCURRENCY} these figures include queueing behind a saturated CPU, not only the gateway's own work per request.`,
   ].join('\n');
   writeSection('smoke', 'Smoke: gateway vs direct (bench/smoke.ts)', 'npm run bench:smoke', body);
   console.log(body);
