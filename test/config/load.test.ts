@@ -68,4 +68,40 @@ describe('config', () => {
     assert.match(problemsOf({ models: [] }).join('\n'), /models: configure at least one model/);
     assert.match(problemsOf({}).join('\n'), /models: /);
   });
+
+  it('checks fallback chains name configured models other than their own', () => {
+    const text = problemsOf({
+      models: [
+        { name: 'a', fallbacks: ['b', 'a', 'ghost'], deployments: [{ provider: 'openai-compatible', url: 'http://h/v1' }] },
+        { name: 'b', deployments: [{ provider: 'openai-compatible', url: 'http://h/v1' }] },
+      ],
+    }).join('\n');
+    assert.match(text, /^models\[0\]\.fallbacks\[1\]: a model cannot fall back to itself/m);
+    assert.match(text, /^models\[0\]\.fallbacks\[2\]: no model named "ghost" is configured/m);
+    assert.doesNotMatch(text, /fallbacks\[0\]/);
+  });
+
+  it('accepts routing, breaker, retry and admission settings and rejects unknown policies', () => {
+    const config = validateConfig(
+      {
+        models: [
+          {
+            name: 'a',
+            routing: { policy: 'prefix-affinity', sticky_sessions: true },
+            circuit_breaker: { consecutive_failures: 2 },
+            admission: { max_queue: 10 },
+            deployments: [{ provider: 'openai-compatible', url: 'http://h/v1', max_concurrency: 4 }],
+          },
+        ],
+      },
+      't',
+      {},
+    );
+    const m = config.models[0];
+    assert.equal(m.routing.policy, 'prefix-affinity');
+    assert.equal(m.routing.scrape_interval_ms, 250);
+    assert.equal(m.circuit_breaker.ejection_ms, 10000);
+    assert.equal(m.admission.max_queue_wait_ms, 10000);
+    assert.match(problemsOf({ models: [{ name: 'a', routing: { policy: 'random' }, deployments: [{ provider: 'openai-compatible', url: 'http://h/v1' }] }] }).join('\n'), /^models\[0\]\.routing\.policy: /m);
+  });
 });
