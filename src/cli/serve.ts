@@ -2,7 +2,7 @@
 
 import type { SwitchyardConfig } from '../config/schema.ts';
 import { resolveConfig } from '../config/load.ts';
-import { openSqliteStore } from '../store/sqlite.ts';
+import { openStore } from '../store/open.ts';
 import { createModelRegistry } from '../routing/registry.ts';
 import { HealthChecker } from '../routing/health.ts';
 import { MetricsScraper } from '../routing/scraper.ts';
@@ -73,8 +73,8 @@ export async function serve(flags: ServeFlags): Promise<void> {
     notes.push('Master key set: every /v1 request needs Authorization: Bearer <key> (or x-api-key on /v1/messages).');
   }
 
-  const store = openSqliteStore(config.data_dir);
-  notes.push(`Config: ${source}. Data: ${store.path}`);
+  const store = await openStore({ dataDir: config.data_dir, databaseUrl: process.env.DATABASE_URL });
+  notes.push(`Config: ${source}. Data: ${store.location}`);
   const { models, replicas } = await launchSimulatorDeployments(config.models, logger);
   const registry = createModelRegistry(models);
   const health = new HealthChecker(registry.allDeployments(), config.health_check_interval_ms);
@@ -105,7 +105,7 @@ export async function serve(flags: ServeFlags): Promise<void> {
     await gateway.shutdown(config.server.shutdown_grace_ms);
     stopSimulators(replicas);
     await registry.close();
-    store.close();
+    await store.close();
     logger.info('stopped');
     logger.flush();
     // Give pino's async destination a moment to drain before exiting.

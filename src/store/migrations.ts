@@ -1,9 +1,12 @@
-// One ordered list of schema migrations shared by every store backend. Append only: a released
-// migration never changes; a new need is a new version.
+// One ordered list of schema migrations shared by SQLite and PostgreSQL (portable SQL, see sql.ts).
+// Append only: a released migration never changes; a new need is a new version. Capabilities own
+// version ranges so they can add migrations independently: core 1-99, tenancy 100-199,
+// finops 200-299, batch 300-399.
 
 export interface Migration {
   version: number;
   name: string;
+  /** Statements separated by `;` at line ends. */
   sql: string;
 }
 
