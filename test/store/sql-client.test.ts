@@ -1,6 +1,6 @@
 // The SQL surface behaves the same on SQLite and on real PostgreSQL.
 
-import { describe, it } from 'node:test';
+import { describe, it, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -9,7 +9,7 @@ import { openStore, type OpenedStore } from '../../src/store/open.ts';
 import { toPostgresPlaceholders } from '../../src/store/postgres-client.ts';
 import { freshPostgresSchema } from '../support/databases.ts';
 
-type Opener = (t: import('node:test').TestContext) => Promise<{ store: OpenedStore; again: () => Promise<OpenedStore>; cleanup: () => Promise<void> } | undefined>;
+type Opener = (t: TestContext) => Promise<{ store: OpenedStore; again: () => Promise<OpenedStore>; cleanup: () => Promise<void> } | undefined>;
 
 const backends: Record<string, Opener> = {
   sqlite: async () => {
