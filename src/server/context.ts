@@ -6,6 +6,7 @@ import type { EdgeFormat } from '../api/edge.ts';
 import type { ModelPool } from '../routing/model-pool.ts';
 import type { Deployment } from '../routing/deployment.ts';
 import type { UpstreamResult } from '../providers/upstream-client.ts';
+import type { Principal } from '../tenancy/principal.ts';
 
 export interface RequestContext {
   readonly edge: EdgeFormat;
@@ -19,6 +20,8 @@ export interface RequestContext {
   readonly signal: AbortSignal;
   /** performance.now() when the request arrived. */
   readonly startedAt: number;
+  /** Set by the authenticate stage. */
+  principal?: Principal;
   request?: CanonicalRequest;
   pool?: ModelPool;
   deployment?: Deployment;

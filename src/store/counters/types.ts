@@ -1,0 +1,36 @@
+// Shared counters for rate limits, concurrency and budget reservations. In-process by default;
+// Redis with REDIS_URL, so several gateway replicas enforce one limit together. Every operation
+// is atomic across all the keys it names (all pass and apply, or none applies).
+
+export interface CounterCheck {
+  /** Counter key, e.g. `rpm:key:<id>` or `budget:team:<id>:2026-11`. */
+  key: string;
+  /** The cap; the check fails when current + amount would exceed it. */
+  limit: number;
+  amount: number;
+  /**
+   * Fixed window length in ms (RPM/TPM: 60_000); the counter resets when its window rolls over.
+   * Omit for counters that live until `ttlMs` (budget periods) or until released (concurrency).
+   */
+  windowMs?: number;
+  /** Expiry of a window-less counter, ms from now (e.g. end of the budget period plus a margin). */
+  ttlMs?: number;
+}
+
+export type ConsumeResult =
+  | { ok: true; /** value of each counter after the increment, in check order */ values: number[]; /** ms until each window resets (0 for window-less) */ resetsInMs: number[] }
+  | { ok: false; /** index of the first failing check */ failed: number; current: number; limit: number; resetsInMs: number };
+
+export interface CounterStore {
+  readonly kind: 'memory' | 'redis';
+  /** Atomically checks every counter against its limit and, only if all pass, adds the amounts. */
+  consume(checks: readonly CounterCheck[]): Promise<ConsumeResult>;
+  /**
+   * Adds delta (may be negative) to a counter without a limit check: settling a reservation to its
+   * real value, or releasing a concurrency slot. Keeps the counter's current window/expiry.
+   */
+  adjust(key: string, delta: number, options?: { windowMs?: number; ttlMs?: number }): Promise<number>;
+  /** Current value (0 when absent or its window has rolled over). */
+  get(key: string, options?: { windowMs?: number }): Promise<number>;
+  close(): Promise<void>;
+}
