@@ -2,6 +2,7 @@
 // Never includes credentials or headers (they may carry secrets).
 
 import type { ModelRegistry } from '../routing/registry.ts';
+import type { AdminRoute } from './admin-router.ts';
 
 export function deploymentStatus(registry: ModelRegistry): unknown[] {
   const now = Date.now();
@@ -36,4 +37,8 @@ export function deploymentStatus(registry: ModelRegistry): unknown[] {
     }
   }
   return out;
+}
+
+export function deploymentStatusRoutes(registry: ModelRegistry): AdminRoute[] {
+  return [{ method: 'GET', pattern: /^\/deployments\/?$/, handler: async () => ({ status: 200, body: { object: 'list', data: deploymentStatus(registry) } }) }];
 }

@@ -6,6 +6,7 @@ import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import type { AddressInfo } from 'node:net';
 import { GatewayError } from '../api/errors.ts';
+import { openAIEdge } from '../api/openai/index.ts';
 import type { ModelRegistry } from '../routing/registry.ts';
 import type { GatewayMetrics } from '../telemetry/metrics.ts';
 import type { Logger } from '../telemetry/logger.ts';
@@ -15,10 +16,13 @@ import { createPipeline } from './pipeline.ts';
 import { sendError, sendJson, sendResult } from './respond.ts';
 import { edgeForPath, matchRoute, type InferenceRoute } from './routes.ts';
 import { authenticate } from './stages/authenticate.ts';
-import { deploymentStatus } from './admin-status.ts';
+import { deploymentStatusRoutes } from './admin-status.ts';
+import { AdminRouter, type AdminRoute } from './admin-router.ts';
 
 export interface GatewayOptions {
   registry: ModelRegistry;
+  /** Admin route tables of the capabilities (tenancy, finops, ...), mounted under /admin/v1/. */
+  adminRoutes?: readonly AdminRoute[];
   metrics: GatewayMetrics;
   logger: Logger;
   masterKey: string | undefined;
@@ -36,11 +40,15 @@ export class Gateway {
   private active = 0;
   private idleWaiters: (() => void)[] = [];
   private readonly options: GatewayOptions;
+  private readonly admin: AdminRouter;
 
   constructor(options: GatewayOptions) {
     this.options = options;
     this.pipeline = createPipeline(options);
     this.checkKey = authenticate(options.masterKey);
+    this.admin = new AdminRouter((headers) => this.checkKey({ edge: openAIEdge, headers } as RequestContext, async () => {}));
+    this.admin.mount(deploymentStatusRoutes(options.registry));
+    if (options.adminRoutes) this.admin.mount(options.adminRoutes);
     this.server = createServer({ keepAliveTimeout: 65_000, requestTimeout: 0 }, (req, res) => {
       this.active += 1;
       res.on('close', () => {
@@ -87,6 +95,7 @@ export class Gateway {
     const rawUrl = req.url ?? '/';
     const q = rawUrl.indexOf('?');
     const path = q === -1 ? rawUrl : rawUrl.slice(0, q);
+    if (path.startsWith('/admin/v1/') && (await this.admin.handle(req, res, path, q === -1 ? '' : rawUrl.slice(q + 1)))) return;
     const match = matchRoute(req.method ?? 'GET', path);
     if (!match.found) {
       const edge = edgeForPath(path);
@@ -108,8 +117,6 @@ export class Gateway {
         return this.sendMetrics(res);
       case 'models':
         return this.listModels(req, res);
-      case 'admin-deployments':
-        return this.deploymentStatus(req, res);
       case 'inference':
         return this.inference(route, req, res, path);
     }
@@ -161,16 +168,6 @@ export class Gateway {
     }
     const data = [...this.options.registry.pools.keys()].map((id) => ({ id, object: 'model', created: this.createdAt, owned_by: 'switchyard' }));
     sendJson(res, 200, { object: 'list', data });
-  }
-
-  private async deploymentStatus(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const edge = edgeForPath('/admin');
-    try {
-      await this.checkKey({ edge, headers: req.headers } as RequestContext, async () => {});
-    } catch (err) {
-      return sendError(res, edge, err);
-    }
-    sendJson(res, 200, { object: 'list', data: deploymentStatus(this.options.registry) });
   }
 
   private readiness(res: ServerResponse): void {

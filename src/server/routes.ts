@@ -13,7 +13,6 @@ export interface InferenceRoute {
 export type Route =
   | InferenceRoute
   | { type: 'models' }
-  | { type: 'admin-deployments' }
   | { type: 'healthz' }
   | { type: 'readyz' }
   | { type: 'metrics' };
@@ -29,7 +28,6 @@ const ROUTES = new Map<string, RouteEntry>([
   ['/v1/embeddings', { method: 'POST', route: { type: 'inference', edge: openAIEdge, kind: 'embedding' } }],
   ['/v1/messages', { method: 'POST', route: { type: 'inference', edge: anthropicEdge, kind: 'chat' } }],
   ['/v1/models', { method: 'GET', route: { type: 'models' } }],
-  ['/admin/v1/deployments', { method: 'GET', route: { type: 'admin-deployments' } }],
   ['/healthz', { method: 'GET', route: { type: 'healthz' } }],
   ['/readyz', { method: 'GET', route: { type: 'readyz' } }],
   ['/metrics', { method: 'GET', route: { type: 'metrics' } }],

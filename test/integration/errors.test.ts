@@ -221,6 +221,22 @@ describe('master key', () => {
     assert.equal(ok.status, 200);
   });
 
+  it('guards the admin API with the master key', async () => {
+    const none = await fetch(`${gateway.url}/admin/v1/deployments`);
+    assert.equal(none.status, 401);
+    assertOpenAIError(await none.json());
+    const ok = await fetch(`${gateway.url}/admin/v1/deployments`, { headers: { authorization: `Bearer ${KEY}` } });
+    assert.equal(ok.status, 200);
+    const body = (await ok.json()) as { data: { id: string; circuit: { state: string } }[] };
+    assert.equal(body.data.length, 1);
+    assert.equal(body.data[0].circuit.state, 'closed');
+    assert.ok(!JSON.stringify(body).includes(KEY));
+    const wrongMethod = await fetch(`${gateway.url}/admin/v1/deployments`, { method: 'DELETE', headers: { authorization: `Bearer ${KEY}` } });
+    assert.equal(wrongMethod.status, 405);
+    const unknown = await fetch(`${gateway.url}/admin/v1/nothing-here`, { headers: { authorization: `Bearer ${KEY}` } });
+    assert.equal(unknown.status, 404);
+  });
+
   it('never logs the key', () => {
     assert.ok(!gateway.output().includes(KEY));
   });

@@ -1,0 +1,76 @@
+// Mounts capability-owned admin route tables under /admin/v1/. Every admin request needs the
+// master key when one is configured (without one the gateway is loopback-only). Bodies are JSON.
+
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { GatewayError } from '../api/errors.ts';
+import { openAIEdge } from '../api/openai/index.ts';
+import { readBody } from './body.ts';
+import { sendError, sendJson } from './respond.ts';
+
+export type AdminMethod = 'GET' | 'POST' | 'PATCH' | 'PUT' | 'DELETE';
+
+export interface AdminRequest {
+  /** Named groups of the route's pattern. */
+  params: Record<string, string>;
+  query: Record<string, string>;
+  /** Parsed JSON body, or undefined when there was none. */
+  body: unknown;
+}
+
+export interface AdminResponse {
+  status: number;
+  body: unknown;
+  headers?: Record<string, string>;
+}
+
+export interface AdminRoute {
+  method: AdminMethod;
+  /** Matched against the path after /admin/v1 (e.g. /keys/abc); named groups become params. */
+  pattern: RegExp;
+  handler(req: AdminRequest): Promise<AdminResponse>;
+}
+
+const ADMIN_BODY_LIMIT = 1024 * 1024;
+
+export class AdminRouter {
+  private readonly routes: AdminRoute[] = [];
+
+  constructor(private readonly authorize: (headers: IncomingMessage['headers']) => Promise<void>) {}
+
+  mount(routes: readonly AdminRoute[]): void {
+    this.routes.push(...routes);
+  }
+
+  /** Returns false when no admin route has this path (the caller answers 404). */
+  async handle(req: IncomingMessage, res: ServerResponse, path: string, search: string): Promise<boolean> {
+    const sub = path.slice('/admin/v1'.length) || '/';
+    const forPath = this.routes.filter((r) => r.pattern.test(sub));
+    if (forPath.length === 0) return false;
+    const route = forPath.find((r) => r.method === req.method);
+    if (!route) {
+      const allow = [...new Set(forPath.map((r) => r.method))].join(', ');
+      req.resume();
+      sendError(res, openAIEdge, new GatewayError('method_not_allowed', `${req.method} is not allowed on ${path}; use ${allow}.`, { code: 'method_not_allowed', headers: { allow } }));
+      return true;
+    }
+    try {
+      await this.authorize(req.headers);
+      const raw = await readBody(req, ADMIN_BODY_LIMIT);
+      let body: unknown;
+      if (raw.length > 0) {
+        try {
+          body = JSON.parse(raw.toString('utf8'));
+        } catch (err) {
+          throw new GatewayError('invalid_request', `The request body is not valid JSON (${(err as Error).message}).`, { code: 'invalid_json' });
+        }
+      }
+      const params = { ...(route.pattern.exec(sub)?.groups ?? {}) };
+      const query = Object.fromEntries(new URLSearchParams(search));
+      const result = await route.handler({ params, query, body });
+      sendJson(res, result.status, result.body, result.headers);
+    } catch (err) {
+      sendError(res, openAIEdge, err);
+    }
+    return true;
+  }
+}
