@@ -3,6 +3,9 @@
 // version ranges so they can add migrations independently: core 1-99, tenancy 100-199,
 // finops 200-299, batch 300-399.
 
+import { TENANCY_MIGRATIONS } from './tenancy/migrations.ts';
+import { FINOPS_MIGRATIONS } from './finops/migrations.ts';
+
 export interface Migration {
   version: number;
   name: string;
@@ -19,4 +22,6 @@ export const MIGRATIONS: Migration[] = [
       value TEXT NOT NULL
     )`,
   },
+  ...TENANCY_MIGRATIONS,
+  ...FINOPS_MIGRATIONS,
 ];
