@@ -4,6 +4,7 @@
 // finops 200-299, batch 300-399.
 
 import { TENANCY_MIGRATIONS } from './tenancy/migrations.ts';
+import { FINOPS_MIGRATIONS } from './finops/migrations.ts';
 
 export interface Migration {
   version: number;
@@ -22,4 +23,5 @@ export const MIGRATIONS: Migration[] = [
     )`,
   },
   ...TENANCY_MIGRATIONS,
+  ...FINOPS_MIGRATIONS,
 ];
