@@ -12,3 +12,6 @@ export interface Principal {
 
 /** The principal of a gateway with no master key configured: loopback-only, unmetered by key. */
 export const ANONYMOUS: Principal = Object.freeze({ keyId: null, teamId: null, isMaster: true });
+
+/** The principal of a request that presented the master key: admin rights, no per-key limits. */
+export const MASTER: Principal = Object.freeze({ keyId: null, teamId: null, isMaster: true, keyName: 'master' });

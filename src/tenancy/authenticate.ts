@@ -1,0 +1,61 @@
+// The authenticate stage: who is calling. The master key is an admin principal without limits;
+// a virtual key becomes a principal with its key and team. Without a master key the gateway is
+// loopback-only and anonymous callers are let through as before, but a presented virtual key is
+// still checked, so its limits apply and a revoked or expired key is refused.
+
+import { timingSafeEqual } from 'node:crypto';
+import type { IncomingHttpHeaders } from 'node:http';
+import { GatewayError } from '../api/errors.ts';
+import type { Stage } from '../server/context.ts';
+import { ANONYMOUS, MASTER, type Principal } from './principal.ts';
+import { SECRET_PREFIX } from './secrets.ts';
+import type { KeysService } from './keys.ts';
+
+export interface AuthenticateDeps {
+  keys: KeysService;
+  masterKey: string | undefined;
+}
+
+/** The presented key: `Authorization: Bearer`, or `x-api-key` on the Anthropic edge. */
+export function presentedKey(headers: IncomingHttpHeaders, edge: 'openai' | 'anthropic'): string | undefined {
+  const auth = headers.authorization;
+  if (typeof auth === 'string' && /^bearer /i.test(auth)) return auth.slice(7).trim();
+  const apiKey = headers['x-api-key'];
+  if (edge === 'anthropic' && typeof apiKey === 'string') return apiKey.trim();
+  return undefined;
+}
+
+function sameSecret(candidate: string, expected: Buffer): boolean {
+  const c = Buffer.from(candidate);
+  return c.length === expected.length && timingSafeEqual(c, expected);
+}
+
+/** Resolves headers to a principal, or throws the 401 to answer. Usable outside the pipeline (e.g. GET /v1/models). */
+export function createAuthenticator(deps: AuthenticateDeps): (headers: IncomingHttpHeaders, edge: 'openai' | 'anthropic') => Promise<Principal> {
+  const master = deps.masterKey ? Buffer.from(deps.masterKey) : undefined;
+  return async (headers, edge) => {
+    const key = presentedKey(headers, edge);
+    if (!master) {
+      // Loopback-only gateway: SDKs insist on sending some key, so only our own keys are checked.
+      if (key === undefined || !key.startsWith(SECRET_PREFIX)) return ANONYMOUS;
+      return (await deps.keys.authenticateSecret(key)).principal;
+    }
+    if (key === undefined || key === '') {
+      const how = edge === 'anthropic' ? 'an x-api-key header or Authorization: Bearer <key>' : 'an Authorization: Bearer <key> header';
+      throw new GatewayError('authentication', `Missing API key: send ${how}.`, { code: 'missing_api_key' });
+    }
+    if (sameSecret(key, master)) return MASTER;
+    // Not shaped like one of our keys: refuse without a database lookup.
+    if (!key.startsWith(SECRET_PREFIX)) throw new GatewayError('authentication', 'Invalid API key.', { code: 'invalid_api_key' });
+    return (await deps.keys.authenticateSecret(key)).principal;
+  };
+}
+
+/** Pipeline stage: sets ctx.principal (runs before the body is parsed). */
+export function authenticateStage(deps: AuthenticateDeps): Stage {
+  const authenticate = createAuthenticator(deps);
+  return async (ctx, next) => {
+    ctx.principal = await authenticate(ctx.headers, ctx.edge.name);
+    await next();
+  };
+}
