@@ -1,0 +1,55 @@
+// What FinOps needs to know about each deployment: which model it serves, what it is called
+// upstream (for the price book), and for self-hosted ones what its GPUs cost per hour.
+
+export interface DeploymentCostSpec {
+  /** The run-time deployment id, as the meter reports it. */
+  id: string;
+  /** Switchyard model name. */
+  model: string;
+  provider: string;
+  /** Model name sent upstream (price-book lookups for hosted providers). */
+  upstreamModel: string;
+  /** Set for self-hosted deployments whose cost comes from GPU time. */
+  gpuHourlyUsd?: number;
+  gpus: number;
+}
+
+/** The config shape read here; the validated SwitchyardConfig models satisfy it. */
+export interface ModelLike {
+  name: string;
+  deployments: readonly {
+    id?: string;
+    provider: string;
+    model?: string;
+    replicas?: number;
+    gpu_hourly_usd?: number;
+    gpus?: number;
+  }[];
+}
+
+/**
+ * Deployment specs from config models. A simulator deployment expands to one spec per replica
+ * with the ids the gateway gives its replicas (`<id or model#i>-sim<r>`), each replica carrying
+ * the configured GPUs; already-expanded models (openai-compatible with ids) pass through.
+ */
+export function deploymentCostsFromModels(models: readonly ModelLike[]): DeploymentCostSpec[] {
+  const out: DeploymentCostSpec[] = [];
+  for (const model of models) {
+    model.deployments.forEach((d, i) => {
+      const base = {
+        model: model.name,
+        provider: d.provider === 'simulator' ? 'openai-compatible' : d.provider,
+        upstreamModel: d.model ?? model.name,
+        gpuHourlyUsd: d.gpu_hourly_usd,
+        gpus: d.gpus ?? 1,
+      };
+      const id = d.id ?? `${model.name}#${i}`;
+      if (d.provider === 'simulator') {
+        for (let r = 0; r < (d.replicas ?? 1); r++) out.push({ ...base, id: `${id}-sim${r}` });
+      } else {
+        out.push({ ...base, id });
+      }
+    });
+  }
+  return out;
+}
