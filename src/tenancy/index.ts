@@ -1,0 +1,84 @@
+// Tenancy in one call: the keys service over the configured store, the authenticate and limit
+// stages, and the admin route table. See docs/tenancy.md for how the pieces fit a request.
+
+import type { IncomingHttpHeaders } from 'node:http';
+import type { AdminRoute } from '../server/admin-router.ts';
+import type { RequestContext, Stage } from '../server/context.ts';
+import type { SqlClient } from '../store/sql.ts';
+import type { CounterStore } from '../store/counters/types.ts';
+import { SqlTenancyStore } from '../store/tenancy/sql-tenancy-store.ts';
+import { tenancyAdminRoutes } from './admin-routes.ts';
+import { authenticateStage, createAuthenticator } from './authenticate.ts';
+import { RedisInvalidationBus } from './invalidation.ts';
+import { KeysService, isModelAllowed } from './keys.ts';
+import { RateLimiter, responseRateLimitHeaders, type LimitDeps } from './limits.ts';
+import type { Principal } from './principal.ts';
+import type { TenancyStore } from './types.ts';
+
+export interface TenancyOptions {
+  sql: SqlClient;
+  /** Shared with FinOps; the caller owns (and closes) it. */
+  counters: CounterStore;
+  masterKey: string | undefined;
+  /** With Redis, key revocations and updates reach every replica at once (pub/sub). */
+  redisUrl?: string;
+  /** Identity cache TTL (default 5 s): how long a replica that missed an eviction may lag. */
+  cacheTtlMs?: number;
+  limits?: Pick<LimitDeps, 'defaultCompletionReserve' | 'concurrencyTtlMs' | 'failOpen'>;
+  /** Counter-store and Redis failures (requests carry on; see LimitDeps.failOpen). */
+  onError?: (err: unknown, during: string) => void;
+}
+
+export interface Tenancy {
+  keys: KeysService;
+  store: TenancyStore;
+  stages: {
+    /** First stage: sets ctx.principal. */
+    authenticate: Stage;
+    /** After the body is parsed (and the model resolved): allowlists and limits; settles by itself. */
+    limit: Stage;
+  };
+  /** The same check as the authenticate stage, for endpoints outside the pipeline (GET /v1/models). */
+  authenticate(headers: IncomingHttpHeaders, edge: 'openai' | 'anthropic'): Promise<Principal>;
+  /** Whether a principal may use a model (e.g. to filter GET /v1/models). */
+  mayUseModel(principal: Principal, model: string): Promise<boolean>;
+  /** x-ratelimit-* headers for a response that passed the limit stage. */
+  responseHeaders(ctx: RequestContext): Record<string, string>;
+  /** Mount under /admin/v1/ behind the master key. */
+  adminRoutes: AdminRoute[];
+  /** Waits for settlements in flight, writes last-used stamps, leaves Redis pub/sub. */
+  close(): Promise<void>;
+}
+
+export async function createTenancy(options: TenancyOptions): Promise<Tenancy> {
+  const onError = options.onError ?? (() => {});
+  const store = new SqlTenancyStore(options.sql);
+  const bus = options.redisUrl ? new RedisInvalidationBus({ url: options.redisUrl, onError: (err) => onError(err, 'redis pub/sub') }) : undefined;
+  const keys = new KeysService({ store, bus, cacheTtlMs: options.cacheTtlMs });
+  try {
+    await keys.start();
+  } catch (err) {
+    await keys.close().catch(() => {});
+    throw err;
+  }
+  const limiter = new RateLimiter({ ...options.limits, counters: options.counters, keys, onError });
+  return {
+    keys,
+    store,
+    stages: { authenticate: authenticateStage({ keys, masterKey: options.masterKey }), limit: limiter.stage },
+    authenticate: createAuthenticator({ keys, masterKey: options.masterKey }),
+    mayUseModel: async (principal, model) => isModelAllowed(await keys.identityOf(principal), model),
+    responseHeaders: responseRateLimitHeaders,
+    adminRoutes: tenancyAdminRoutes(keys),
+    close: async () => {
+      await limiter.drain();
+      await keys.close();
+    },
+  };
+}
+
+export { authenticateStage, createAuthenticator } from './authenticate.ts';
+export { RateLimiter, limitStage, responseRateLimitHeaders } from './limits.ts';
+export { KeysService, assertModelAllowed, isModelAllowed } from './keys.ts';
+export { tenancyAdminRoutes } from './admin-routes.ts';
+export { ANONYMOUS, MASTER, type Principal } from './principal.ts';
