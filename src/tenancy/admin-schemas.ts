@@ -52,7 +52,7 @@ export function toEpochMs(value: number | string | null | undefined): number | n
   return Math.round(ms);
 }
 
-type LimitInput = z.infer<typeof updateTeamSchema>;
+type LimitInput = { [K in keyof typeof limitFields]?: z.infer<(typeof limitFields)[K]> };
 
 /** Body field names to record field names; fields left out stay undefined (unchanged by a patch). */
 export function limitPatch(body: LimitInput): Partial<LimitFields> & { metadata?: Record<string, unknown> } {
