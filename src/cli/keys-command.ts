@@ -1,0 +1,269 @@
+// `switchyard keys ...` and `switchyard teams ...`: manage virtual keys and teams through a running
+// gateway's admin API, so the same commands work for SQLite and PostgreSQL deployments and never
+// need database credentials. The master key comes from SWITCHYARD_MASTER_KEY (never from argv,
+// which other users of the machine can read).
+
+import { InvalidArgumentError, type Command } from 'commander';
+
+export interface CliIo {
+  out(text: string): void;
+  err(text: string): void;
+  env: NodeJS.ProcessEnv;
+  setExitCode(code: number): void;
+  now(): number;
+}
+
+const processIo: CliIo = {
+  out: (t) => process.stdout.write(t),
+  err: (t) => process.stderr.write(t),
+  env: process.env,
+  setExitCode: (code) => (process.exitCode = code),
+  now: Date.now,
+};
+
+const DEFAULT_URL = 'http://127.0.0.1:8080';
+const UNIT_MS: Record<string, number> = { s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 };
+
+interface Connection {
+  url?: string;
+  json?: boolean;
+}
+
+interface LimitFlags {
+  rpm?: number;
+  tpm?: number;
+  maxConcurrent?: number;
+  models?: string[];
+}
+
+type Json = Record<string, unknown>;
+
+/** An admin API answer that was not a success, or no answer at all. */
+class AdminError extends Error {
+  constructor(
+    message: string,
+    readonly status?: number,
+  ) {
+    super(message);
+  }
+}
+
+function positiveInt(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('expected a positive integer');
+  return n;
+}
+
+function usd(value: string): number {
+  const n = Number(value);
+  if (value.trim() === '' || !Number.isFinite(n) || n <= 0) throw new InvalidArgumentError('expected an amount in USD greater than 0, e.g. 250');
+  return n;
+}
+
+function modelList(value: string): string[] {
+  const models = value.split(',').map((m) => m.trim()).filter(Boolean);
+  if (models.length === 0) throw new InvalidArgumentError('expected comma-separated model names, e.g. llama-8b,gpt-4o');
+  return models;
+}
+
+/** `30d`, `12h`, `2w`, ... from now, or an ISO 8601 date; returned as unix seconds for the API. */
+export function parseExpiry(value: string, now: number): number {
+  const m = /^(\d+)([smhdw])$/.exec(value.trim());
+  const ms = m ? now + Number(m[1]) * UNIT_MS[m[2]] : Date.parse(value);
+  if (!Number.isFinite(ms) || ms <= now) throw new InvalidArgumentError('expected a duration such as 30d, 12h or 2w, or a future ISO 8601 date');
+  return Math.floor(ms / 1000);
+}
+
+class AdminClient {
+  constructor(
+    private readonly base: string,
+    private readonly masterKey: string | undefined,
+  ) {}
+
+  async call(method: string, path: string, body?: unknown): Promise<Json> {
+    let res: Response;
+    try {
+      res = await fetch(`${this.base.replace(/\/+$/, '')}/admin/v1${path}`, {
+        method,
+        headers: { ...(this.masterKey ? { authorization: `Bearer ${this.masterKey}` } : {}), ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
+    } catch (err) {
+      const cause = (err as { cause?: { code?: string } }).cause?.code ?? (err as Error).message;
+      throw new AdminError(`cannot reach the gateway at ${this.base} (${cause}); is \`switchyard serve\` running? Use --url to point elsewhere.`);
+    }
+    const text = await res.text();
+    let parsed: Json = {};
+    try {
+      parsed = text ? (JSON.parse(text) as Json) : {};
+    } catch {
+      // not JSON: reported below by status
+    }
+    if (!res.ok) {
+      const message = (parsed.error as Json | undefined)?.message ?? text.slice(0, 200);
+      const hint = res.status === 401 && !this.masterKey ? ' (set SWITCHYARD_MASTER_KEY to the gateway\'s master key)' : '';
+      throw new AdminError(`${res.status}: ${String(message)}${hint}`, res.status);
+    }
+    return parsed;
+  }
+}
+
+function client(flags: Connection, io: CliIo): AdminClient {
+  return new AdminClient(flags.url ?? io.env.SWITCHYARD_URL ?? DEFAULT_URL, io.env.SWITCHYARD_MASTER_KEY || undefined);
+}
+
+function limitBody(flags: LimitFlags): Json {
+  const body: Json = {};
+  if (flags.rpm !== undefined) body.rpm = flags.rpm;
+  if (flags.tpm !== undefined) body.tpm = flags.tpm;
+  if (flags.maxConcurrent !== undefined) body.max_concurrent = flags.maxConcurrent;
+  if (flags.models !== undefined) body.models = flags.models;
+  return body;
+}
+
+/** A team given by id (`team_...`) or by name. */
+async function resolveTeam(api: AdminClient, team: string): Promise<string> {
+  if (team.startsWith('team_')) return team;
+  const found = (await api.call('GET', `/teams?name=${encodeURIComponent(team)}`)).data as Json[];
+  if (found.length === 0) throw new AdminError(`no team named '${team}' (create it with: switchyard teams create ${team})`);
+  return String(found[0].id);
+}
+
+function table(rows: Json[], columns: [header: string, value: (r: Json) => unknown][]): string {
+  const cells = rows.map((r) => columns.map(([, f]) => {
+    const v = f(r);
+    return v === null || v === undefined ? '-' : Array.isArray(v) ? v.join(',') : String(v);
+  }));
+  const widths = columns.map(([h], i) => Math.max(h.length, ...cells.map((c) => c[i].length)));
+  const line = (c: string[]) => c.map((v, i) => v.padEnd(widths[i])).join('  ').trimEnd() + '\n';
+  return line(columns.map(([h]) => h)) + cells.map(line).join('');
+}
+
+const date = (seconds: unknown) => (typeof seconds === 'number' ? new Date(seconds * 1000).toISOString().slice(0, 10) : undefined);
+
+/** Runs a subcommand, turning failures into one line on stderr and exit code 1. */
+function action<A extends unknown[]>(io: CliIo, fn: (...args: A) => Promise<void>): (...args: A) => Promise<void> {
+  return async (...args) => {
+    try {
+      await fn(...args);
+    } catch (err) {
+      io.err(`switchyard: ${(err as Error).message}\n`);
+      io.setExitCode(1);
+    }
+  };
+}
+
+function withLimits(cmd: Command): Command {
+  return cmd
+    .option('--rpm <n>', 'requests per minute', positiveInt)
+    .option('--tpm <n>', 'tokens per minute (input + output)', positiveInt)
+    .option('--max-concurrent <n>', 'requests in flight at once', positiveInt)
+    .option('--models <list>', 'allowed models, comma-separated (default: every model)', modelList);
+}
+
+function withConnection(cmd: Command): Command {
+  return cmd.option('--url <url>', `gateway URL (default: $SWITCHYARD_URL or ${DEFAULT_URL})`).option('--json', 'print JSON instead of text');
+}
+
+export function registerKeysCommand(program: Command, io: CliIo = processIo): void {
+  const keys = program.command('keys').description('create, list and revoke virtual API keys (through the gateway admin API; needs SWITCHYARD_MASTER_KEY)');
+
+  withConnection(withLimits(keys.command('create').description('create a key; its secret is printed once')))
+    .option('--team <team>', 'team id or name')
+    .option('--name <name>', 'a label for the key')
+    .option('--budget <usd>', 'monthly budget in USD (hard limit)', usd)
+    .option('--expires <when>', 'expiry: a duration such as 30d, 12h, 2w, or an ISO 8601 date')
+    .action(
+      action(io, async (flags: Connection & LimitFlags & { team?: string; name?: string; budget?: number; expires?: string }) => {
+        const api = client(flags, io);
+        const body: Json = { ...limitBody(flags) };
+        if (flags.name) body.name = flags.name;
+        if (flags.expires) body.expires_at = parseExpiry(flags.expires, io.now());
+        if (flags.team) body.team_id = await resolveTeam(api, flags.team);
+        const key = await api.call('POST', '/keys', body);
+        let budget: Json | undefined;
+        let budgetProblem: string | undefined;
+        if (flags.budget !== undefined) {
+          try {
+            budget = await api.call('POST', '/budgets', { scope: 'key', scope_id: key.id, period: 'monthly', limit_usd: flags.budget });
+          } catch (err) {
+            budgetProblem =
+              err instanceof AdminError && err.status === 404
+                ? `warning: this gateway has no budgets endpoint (POST /admin/v1/budgets answered 404), so key ${String(key.id)} was created WITHOUT a budget.`
+                : `warning: key ${String(key.id)} was created, but its budget was not: ${(err as Error).message}`;
+            io.setExitCode(1);
+          }
+        }
+        if (flags.json) io.out(JSON.stringify(budget ? { ...key, budget } : key, null, 2) + '\n');
+        else {
+          io.out(`Created key ${String(key.id)}${key.name ? ` (${String(key.name)})` : ''}${key.team_id ? ` in team ${String(key.team_id)}` : ''}.\n`);
+          io.out(`\n  ${String(key.key)}\n\nStore it now: it is shown only once (the gateway keeps only a hash).\n`);
+          if (budget) io.out(`Monthly budget: $${flags.budget} (budget ${String(budget.id)}).\n`);
+        }
+        if (budgetProblem) io.err(budgetProblem + '\n');
+      }),
+    );
+
+  withConnection(keys.command('list').description('list keys (prefixes only; secrets are never shown again)'))
+    .option('--team <team>', 'only keys of this team (id or name)')
+    .action(
+      action(io, async (flags: Connection & { team?: string }) => {
+        const api = client(flags, io);
+        const query = flags.team ? `?team_id=${encodeURIComponent(await resolveTeam(api, flags.team))}` : '';
+        const data = (await api.call('GET', `/keys${query}`)).data as Json[];
+        if (flags.json) return io.out(JSON.stringify(data, null, 2) + '\n');
+        if (data.length === 0) return io.out('No keys.\n');
+        io.out(
+          table(data, [
+            ['ID', (k) => k.id],
+            ['NAME', (k) => k.name],
+            ['PREFIX', (k) => `${String(k.key_prefix)}...`],
+            ['TEAM', (k) => k.team_id],
+            ['STATUS', (k) => k.status],
+            ['RPM', (k) => k.rpm],
+            ['TPM', (k) => k.tpm],
+            ['CONC', (k) => k.max_concurrent],
+            ['MODELS', (k) => k.models ?? 'all'],
+            ['EXPIRES', (k) => date(k.expires_at)],
+            ['LAST USED', (k) => date(k.last_used_at)],
+          ]),
+        );
+      }),
+    );
+
+  withConnection(keys.command('revoke').description('revoke a key; it is refused at once on every gateway replica').argument('<id>', 'key id (key_...)')).action(
+    action(io, async (id: string, flags: Connection) => {
+      const key = await client(flags, io).call('POST', `/keys/${encodeURIComponent(id)}/revoke`);
+      if (flags.json) io.out(JSON.stringify(key, null, 2) + '\n');
+      else io.out(`Revoked key ${String(key.id)}.\n`);
+    }),
+  );
+
+  const teams = program.command('teams').description('create and list teams (through the gateway admin API; needs SWITCHYARD_MASTER_KEY)');
+
+  withConnection(withLimits(teams.command('create').description('create a team; its limits are shared by all its keys').argument('<name>', 'team name'))).action(
+    action(io, async (name: string, flags: Connection & LimitFlags) => {
+      const team = await client(flags, io).call('POST', '/teams', { name, ...limitBody(flags) });
+      if (flags.json) io.out(JSON.stringify(team, null, 2) + '\n');
+      else io.out(`Created team ${String(team.name)} (${String(team.id)}).\n`);
+    }),
+  );
+
+  withConnection(teams.command('list').description('list teams')).action(
+    action(io, async (flags: Connection) => {
+      const data = (await client(flags, io).call('GET', '/teams')).data as Json[];
+      if (flags.json) return io.out(JSON.stringify(data, null, 2) + '\n');
+      if (data.length === 0) return io.out('No teams.\n');
+      io.out(
+        table(data, [
+          ['ID', (t) => t.id],
+          ['NAME', (t) => t.name],
+          ['RPM', (t) => t.rpm],
+          ['TPM', (t) => t.tpm],
+          ['CONC', (t) => t.max_concurrent],
+          ['MODELS', (t) => t.models ?? 'all'],
+        ]),
+      );
+    }),
+  );
+}
