@@ -65,15 +65,19 @@ export class KeysService {
     const hash = hashSecret(secret);
     const identity = this.cache.get(hash) ?? (await this.fill(hash));
     if (!identity) throw new GatewayError('authentication', 'Invalid API key.', { code: 'invalid_api_key' });
-    const { key } = identity;
+    this.assertUsable(identity.key);
+    this.touched.add(identity.key.id);
+    return identity;
+  }
+
+  /** 401 for a revoked or expired key. */
+  private assertUsable(key: KeyRecord): void {
     if (key.revokedAt !== null) {
       throw new GatewayError('authentication', `This API key (${key.id}) has been revoked.`, { code: 'api_key_revoked' });
     }
     if (key.expiresAt !== null && this.now() >= key.expiresAt) {
       throw new GatewayError('authentication', `This API key (${key.id}) expired at ${new Date(key.expiresAt).toISOString()}.`, { code: 'api_key_expired' });
     }
-    this.touched.add(key.id);
-    return identity;
   }
 
   /** The identity a principal was authenticated as (limits, allowlists); undefined for master/anonymous. */
@@ -81,9 +85,12 @@ export class KeysService {
     if (principal.keyId === null) return undefined;
     const known = this.identities.get(principal);
     if (known) return known;
-    // A principal built elsewhere (e.g. a batch worker acting for a key): read it fresh.
+    // A principal built elsewhere (e.g. a batch worker acting for a key): read it fresh, and refuse
+    // a key revoked or expired since that principal was made.
     const key = await this.store.getKey(principal.keyId);
-    return key && this.identityFor(key, key.teamId ? await this.store.getTeam(key.teamId) : undefined);
+    if (!key) throw new GatewayError('authentication', `API key ${principal.keyId} no longer exists.`, { code: 'invalid_api_key' });
+    this.assertUsable(key);
+    return this.identityFor(key, key.teamId ? await this.store.getTeam(key.teamId) : undefined);
   }
 
   async updateKey(id: string, patch: KeyPatch): Promise<KeyRecord | undefined> {

@@ -227,3 +227,18 @@ async function waitFor(check: () => Promise<boolean>, what: string, timeoutMs = 
   }
   assert.fail(`timed out waiting: ${what}`);
 }
+
+describe('identities of principals made elsewhere (batch workers)', () => {
+  it('reads the key fresh and refuses one revoked since', async () => {
+    const { opened, store } = await sqliteTenancy();
+    const keys = new KeysService({ store });
+    const { key } = await keys.createKey({ rpm: 7 });
+    const principal = { keyId: key.id, teamId: null, isMaster: false };
+    assert.equal((await keys.identityOf(principal))?.key.rpm, 7);
+    await keys.revokeKey(key.id);
+    assert.equal((await refusal(keys.identityOf(principal))).code, 'api_key_revoked');
+    assert.equal(await keys.identityOf({ keyId: null, teamId: null, isMaster: true }), undefined);
+    await keys.close();
+    await opened.close();
+  });
+});
