@@ -237,3 +237,5 @@ export type { UndeliveredWebhook } from './webhooks.ts';
 export type { FinopsConfig } from './config.ts';
 export { finopsSchema, selfHostedCostFields } from './config.ts';
 export { costOf, PriceBook, type ModelPrice } from './pricing.ts';
+export { budgetStage, requestEnded, reservationOf } from './pipeline.ts';
+export { deploymentCostsFromModels, type DeploymentCostSpec, type ModelLike } from './deployments.ts';
