@@ -192,6 +192,26 @@ describe('keys service', () => {
   });
 });
 
+describe('invalidation bus', () => {
+  it('clears the whole cache after a reconnect, since messages sent meanwhile are lost', async (t) => {
+    if (!(await requireRedis(t))) return;
+    const { opened, store } = await sqliteTenancy();
+    const bus = new RedisInvalidationBus({ url: REDIS_URL, channel: uniquePrefix('resync') });
+    const keys = new KeysService({ store, bus, cacheTtlMs: 60_000 });
+    await keys.start();
+    try {
+      const { secret } = await keys.createKey({});
+      await keys.authenticateSecret(secret);
+      assert.equal(keys.cacheSize, 1);
+      (bus as unknown as { sub: { disconnect(reconnect: boolean): void } }).sub.disconnect(true);
+      await waitFor(async () => keys.cacheSize === 0, 'cache cleared on reconnect');
+    } finally {
+      await keys.close();
+      await opened.close();
+    }
+  });
+});
+
 describe('model allowlists', () => {
   it('refuses a model the key or its team leaves out, naming it', async () => {
     const { opened, store } = await sqliteTenancy();
