@@ -11,7 +11,7 @@ export interface SpendFlags {
   since: string;
   until?: string;
   csv?: boolean;
-  url: string;
+  url?: string;
 }
 
 export interface SpendRowJson {
@@ -42,7 +42,7 @@ const COLUMNS: { title: string; value: (r: SpendRowJson | (Omit<SpendRowJson, 'g
 ];
 
 export async function fetchSpend(flags: SpendFlags, masterKey: string | undefined): Promise<SpendReportJson> {
-  const url = new URL('/admin/v1/spend', flags.url);
+  const url = new URL('/admin/v1/spend', flags.url ?? 'http://127.0.0.1:8080');
   url.searchParams.set('group_by', flags.groupBy);
   url.searchParams.set('from', flags.since);
   if (flags.until) url.searchParams.set('to', flags.until);
@@ -89,7 +89,24 @@ function groupBy(value: string): string {
   return value;
 }
 
-export function registerSpendCommand(program: Command): void {
+/** Where the command writes (injectable for tests). */
+export interface SpendIo {
+  out: (text: string) => void;
+  err: (text: string) => void;
+  env: NodeJS.ProcessEnv;
+  setExitCode: (code: number) => void;
+}
+
+const processIo: SpendIo = {
+  out: (t) => process.stdout.write(t),
+  err: (t) => process.stderr.write(t),
+  env: process.env,
+  setExitCode: (code) => {
+    process.exitCode = code;
+  },
+};
+
+export function registerSpendCommand(program: Command, io: SpendIo = processIo): void {
   program
     .command('spend')
     .description('spend report from a running gateway (admin API, needs SWITCHYARD_MASTER_KEY)')
@@ -97,14 +114,15 @@ export function registerSpendCommand(program: Command): void {
     .option('-s, --since <when>', 'start: a duration ago (7d, 24h), an ISO date or date-time', '7d')
     .option('--until <when>', 'end (default now), same forms as --since')
     .option('--csv', 'print CSV instead of a table')
-    .option('--url <url>', 'gateway base URL (default: $SWITCHYARD_URL or http://127.0.0.1:8080)', process.env.SWITCHYARD_URL ?? 'http://127.0.0.1:8080')
+    .option('--url <url>', 'gateway base URL (default: $SWITCHYARD_URL or http://127.0.0.1:8080)')
     .action(async (flags: SpendFlags) => {
       try {
-        const report = await fetchSpend(flags, process.env.SWITCHYARD_MASTER_KEY);
-        process.stdout.write(flags.csv ? formatSpendCsv(report) : formatSpendTable(report));
+        const url = flags.url ?? io.env.SWITCHYARD_URL ?? 'http://127.0.0.1:8080';
+        const report = await fetchSpend({ ...flags, url }, io.env.SWITCHYARD_MASTER_KEY);
+        io.out(flags.csv ? formatSpendCsv(report) : formatSpendTable(report));
       } catch (err) {
-        process.stderr.write(`switchyard spend: ${(err as Error).message}\n`);
-        process.exitCode = 1;
+        io.err(`switchyard spend: ${(err as Error).message}\n`);
+        io.setExitCode(1);
       }
     });
 }
