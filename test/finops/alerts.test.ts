@@ -11,7 +11,7 @@ import { GatewayError } from '../../src/api/errors.ts';
 import { MemoryCounterStore } from '../../src/store/counters/memory.ts';
 import { finopsStores, type FinopsStores } from '../../src/store/finops/index.ts';
 import type { OpenedStore } from '../../src/store/open.ts';
-import { sqliteStore } from './support.ts';
+import { sqliteStore, until } from './support.ts';
 
 const KEY = { keyId: 'key-1', teamId: 'team-1' };
 let store: OpenedStore;
@@ -97,7 +97,7 @@ describe('budget alerts', () => {
     for (let i = 0; i < 3; i++) {
       await assert.rejects(a.guard.reserve(KEY, 'gpt-4o', 0.1), (e: unknown) => e instanceof GatewayError && e.code === 'budget_exceeded');
     }
-    await new Promise((resolve) => setTimeout(resolve, 20));
+    await until(() => a.sent.length >= 2, 2_000, 'the refusal alert');
     await a.monitor.idle();
     assert.deepEqual(thresholdsOf(a.sent), [90, 100]);
     const last = a.sent.at(-1)!;

@@ -62,7 +62,9 @@ describe('pipeline touch points', () => {
       assert.ok(Math.abs(cost - (100 * 2.5 + 10 * 10) / 1e6) < 1e-12);
       assert.equal(reservationOf(c), undefined);
     }
-    await new Promise((resolve) => setTimeout(resolve, 10));
+    const budget = (await srv.finops.stores.budgets.get('k'))!;
+    const deadline = Date.now() + 2_000;
+    while ((await srv.finops.budgets.status(budget)).inFlightUsd > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 2));
     await stage(ctx(), async () => {}); // room again after settling to the real cost
     const [row] = await (async () => {
       await srv.finops.recorder.flush();

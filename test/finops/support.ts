@@ -42,8 +42,11 @@ export class FakeLedger implements UsageLedger {
   readonly batches: number[] = [];
   failNext = 0;
   gate: Promise<void> | null = null;
+  /** Calls to insertBatch so far, including ones still held at the gate. */
+  entered = 0;
 
   async insertBatch(records: readonly UsageRecord[]): Promise<void> {
+    this.entered += 1;
     if (this.gate) await this.gate;
     if (this.failNext > 0) {
       this.failNext -= 1;
@@ -67,3 +70,12 @@ export class FakeLedger implements UsageLedger {
 }
 
 export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/** Polls until the condition holds; fails after timeoutMs (sleeps alone race the event loop on busy hosts). */
+export async function until(condition: () => boolean, timeoutMs = 2_000, what = 'condition'): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await sleep(2);
+  }
+}
