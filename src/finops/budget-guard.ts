@@ -15,7 +15,7 @@
 
 import { randomUUID } from 'node:crypto';
 import { GatewayError } from '../api/errors.ts';
-import type { CounterStore } from '../store/counters/types.ts';
+import type { ConsumeResult, CounterStore } from '../store/counters/types.ts';
 import type { Principal } from '../tenancy/principal.ts';
 import { BudgetIndex, describeBudget, periodKeys, spendScope, type BudgetPeriodKeys } from './budgets.ts';
 import { formatUsd, fromMicros, toMicros, toMicrosCeil } from './money.ts';
@@ -53,6 +53,8 @@ export interface BudgetGuardOptions {
   beforeSeed?: () => Promise<void>;
   refreshMs?: number;
   reservationTimeoutMs?: number;
+  /** Admit requests when the counter store is unreachable (default false: refuse with 503). */
+  failOpen?: boolean;
   now?: () => number;
   logger?: { warn(obj: object, msg?: string): void; error(obj: object, msg?: string): void };
 }
@@ -112,11 +114,20 @@ export class BudgetGuard {
       expiresAt: now + (this.options.reservationTimeoutMs ?? 900_000),
     };
     if (periods.length === 0) return reservation;
-    await Promise.all(periods.map((p) => this.ensureSeeded(p)));
-    if (micros === 0) return reservation; // free requests are never refused (nor counted)
-    const result = await this.options.counters.consume(
-      periods.map((p) => ({ key: p.committedKey, limit: toMicros(p.budget.limitUsd), amount: micros, ttlMs: p.ttlMs })),
-    );
+    let result: ConsumeResult;
+    try {
+      await Promise.all(periods.map((p) => this.ensureSeeded(p)));
+      if (micros === 0) return reservation; // free requests are never refused (nor counted)
+      result = await this.options.counters.consume(
+        periods.map((p) => ({ key: p.committedKey, limit: toMicros(p.budget.limitUsd), amount: micros, ttlMs: p.ttlMs })),
+      );
+    } catch (err) {
+      // The counter store is unreachable. A hard budget that silently stops counting is a bypass,
+      // so by default the request is refused; failOpen trades that for availability.
+      this.options.logger?.error({ err, model }, 'budgets: counter store unavailable');
+      if (this.options.failOpen) return reservation;
+      throw new GatewayError('overloaded', 'Budgets cannot be checked right now (counter store unavailable). Retry shortly.', { code: 'budget_store_unavailable' });
+    }
     if (!result.ok) {
       const p = periods[result.failed];
       if (result.current >= REFUSAL_ALERT_SHARE * result.limit) this.notifyRefusal(p);

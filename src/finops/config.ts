@@ -92,6 +92,8 @@ export const finopsSchema = z.strictObject({
       refresh_ms: durationMs.default(5_000),
       /** A reservation not settled within this is released (a request that never reported its end). */
       reservation_timeout_ms: durationMs.default(900_000),
+      /** When the counter store (Redis) is unreachable: false refuses requests with 503, true admits them uncounted. */
+      fail_open: z.boolean().default(false),
     })
     .prefault({}),
   alerts: z

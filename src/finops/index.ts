@@ -141,6 +141,7 @@ export async function createFinops(options: CreateFinopsOptions): Promise<Finops
     beforeSeed: () => recorder.flush(),
     refreshMs: config.budget_enforcement.refresh_ms,
     reservationTimeoutMs: config.budget_enforcement.reservation_timeout_ms,
+    failOpen: config.budget_enforcement.fail_open,
     now,
     logger,
   });

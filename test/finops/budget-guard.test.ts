@@ -160,6 +160,30 @@ describe('BudgetGuard', () => {
     await restarted.settle(ok, 0.2);
   });
 
+  it('refuses with 503 when the counter store is down, or admits uncounted with failOpen', async () => {
+    await resetBudgets(budget('k', { limitUsd: 1 }));
+    const broken: CounterStore = {
+      kind: 'redis',
+      consume: async () => {
+        throw new Error('connect ECONNREFUSED 127.0.0.1:6379');
+      },
+      adjust: async () => {
+        throw new Error('connect ECONNREFUSED 127.0.0.1:6379');
+      },
+      get: async () => 0,
+      close: async () => {},
+    };
+    const closed = await guardWith({ counters: broken });
+    const err = await refusal(closed.reserve(KEY, 'gpt-4o', 0.1));
+    assert.deepEqual([err.status, err.code], [503, 'budget_store_unavailable']);
+    const open = new BudgetGuard({ counters: broken, budgets: stores.budgets, ledger: stores.ledger, failOpen: true });
+    await open.start();
+    guards.push(open);
+    const r = await open.reserve(KEY, 'gpt-4o', 0.1);
+    assert.equal(r.outstandingMicros, 0);
+    await open.settle(r, 0.05); // logged, never thrown
+  });
+
   it('releases a reservation whose request never reported its end', async () => {
     await resetBudgets(budget('k', { limitUsd: 1 }));
     const guard = await guardWith({ reservationTimeoutMs: 100 });
