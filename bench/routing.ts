@@ -20,8 +20,8 @@ import { DEFAULT_SCHEDULER_WEIGHTS } from '../src/routing/policies/index.ts';
 import { writeSection } from './lib/report.ts';
 import { estimateCapacity } from './routing/capacity.ts';
 import { SimFleet } from './routing/fleet.ts';
-import { runOne, type PolicyVariant, type RunResult } from './routing/run.ts';
-import { hostTable, resultsTable, targets, type WorkloadResults } from './routing/tables.ts';
+import { activeGateway, runOne, waitForQuietHost, type PolicyVariant, type RunResult } from './routing/run.ts';
+import { CONTENDED_PCT, hostTable, resultsTable, targets, type WorkloadResults } from './routing/tables.ts';
 import { generateWorkload, MODEL, type WorkloadId } from './routing/workloads.ts';
 
 const PROFILE = 'h100-llama-3.1-8b';
@@ -32,6 +32,9 @@ const LOADS = [0.6, 0.9];
 /** Requests per second (wall) the host is asked to carry at the higher load. */
 const WALL_BUDGET = 40;
 const NICE_TIME_SCALES = [0.25, 0.5, 1, 1.5, 2, 2.5, 3, 4, 5];
+/** Before each run, wait (at most QUIET_MAX_WAIT_MS) until other processes use less than QUIET_PCT of a core. */
+const QUIET_PCT = CONTENDED_PCT;
+const QUIET_MAX_WAIT_MS = 60_000;
 
 const VARIANTS: (PolicyVariant & { id: string; workloads?: WorkloadId[] })[] = [
   { id: 'round-robin', label: 'round-robin', policy: 'round-robin' },
@@ -92,6 +95,13 @@ function niceTimeScale(ideal: number): number {
 const started = performance.now();
 const fleet = await SimFleet.start({ replicas: REPLICAS, timeScale: 1, profile: PROFILE, model: MODEL, overrides: { maxModelLen: MAX_MODEL_LEN } });
 const all: WorkloadResults[] = [];
+// Ctrl-C (or a kill) stops the gateway and the replicas instead of leaving them behind.
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => {
+    console.log(`\n${signal}: stopping the gateway and the replicas`);
+    void Promise.allSettled([activeGateway?.stop(), fleet.stop()]).then(() => process.exit(130));
+  });
+}
 try {
   for (const id of workloadIds) {
     const plan = PLANS[id];
@@ -109,6 +119,8 @@ try {
       const warmup = Math.round(count * plan.warmupFraction);
       entry.counts.push({ load, requests: count, warmup });
       for (const variant of VARIANTS.filter((v) => policyIds.includes(v.id) && (v.workloads === undefined || v.workloads.includes(id)))) {
+        const waited = await waitForQuietHost(fleet, QUIET_PCT, QUIET_MAX_WAIT_MS);
+        if (waited > 1500) console.log(`  (waited ${(waited / 1000).toFixed(0)} s for other work on the machine to calm down)`);
         const result: RunResult = await runOne(fleet, { variant, requests, rate: load * capacity.requestsPerSecond, timeScale, warmupCount: warmup });
         entry.runs.push({ load, result });
         console.log(
@@ -145,7 +157,8 @@ const body = [
     '`scheduler, no weights in config` is the same policy with the key left out, as a user would write it (see docs/routing.md, "Known issues").',
   '',
   '**Host check** (2-core machine; maxima over the policies of each row): replica CPU is per process (% of one core); loop delay is the event-loop delay p99 in wall ms. ' +
-    'TTFT overhead = mean client-side TTFT minus the replicas\' own mean TTFT (their histograms), in model ms: gateway, HTTP, prompt parsing and host scheduling, magnified by 1/time scale.',
+    'TTFT overhead = mean client-side TTFT minus the replicas\' own mean TTFT (their histograms), in model ms: gateway, HTTP, prompt parsing and host scheduling, magnified by 1/time scale. ' +
+    `Other processes' CPU = the machine's busy time minus the benchmark's own processes; each run waits up to ${QUIET_MAX_WAIT_MS / 1000} s for it to fall below ${QUIET_PCT} % of a core, and rows marked † above ran while it was higher.`,
   '',
   hostTable(all),
 ].join('\n');

@@ -105,10 +105,35 @@ function sorted(values: number[]): number[] {
   return values.sort((a, b) => a - b);
 }
 
+/** CPU used by processes other than the benchmark's own over `ms`, % of one core. */
+async function otherCpuPct(fleet: SimFleet, ms: number): Promise<number> {
+  const own = () => fleet.pids.reduce((s, pid) => s + processCpuMs(pid), 0) + processCpuMs(process.pid);
+  const busy0 = hostBusyMs();
+  const own0 = own();
+  await new Promise((resolve) => setTimeout(resolve, ms));
+  return (100 * (hostBusyMs() - busy0 - (own() - own0))) / ms;
+}
+
+/**
+ * Waits (up to `maxWaitMs`) until other work on the machine uses less than `quietPct` of a core,
+ * so that a run is not measured while, say, a test suite shares the cores. Returns the ms waited.
+ */
+export async function waitForQuietHost(fleet: SimFleet, quietPct: number, maxWaitMs: number): Promise<number> {
+  const start = performance.now();
+  while (performance.now() - start < maxWaitMs) {
+    if ((await otherCpuPct(fleet, 1000)) < quietPct) break;
+  }
+  return performance.now() - start;
+}
+
+/** The gateway of the run in progress, so an interrupted benchmark can stop it. */
+export let activeGateway: { stop(): Promise<unknown> } | undefined;
+
 export async function runOne(fleet: SimFleet, spec: RunSpec): Promise<RunResult> {
   const { requests, rate, timeScale, warmupCount } = spec;
   await fleet.reset(timeScale);
   const gateway = await startGateway({ config: gatewayConfig(fleet.urls, spec.variant, timeScale) });
+  activeGateway = gateway;
   try {
     const wallPerModelMs = timeScale;
     const sendAt = requests.map((r) => (r.at / rate) * 1000 * wallPerModelMs);
@@ -190,6 +215,7 @@ export async function runOne(fleet: SimFleet, spec: RunSpec): Promise<RunResult>
       wallSeconds: wallMs / 1000,
     };
   } finally {
+    activeGateway = undefined;
     await gateway.stop();
   }
 }

@@ -14,6 +14,9 @@ export interface WorkloadResults {
   runs: { load: number; result: RunResult }[];
 }
 
+/** Runs during which other processes used more than this (% of one core) are marked with † in the tables. */
+export const CONTENDED_PCT = 30;
+
 const ms = (v: number) => (Number.isFinite(v) ? (v >= 10_000 ? `${(v / 1000).toFixed(1)} s` : `${Math.round(v)}`) : '∞');
 const pct = (v: number) => `${(100 * v).toFixed(1)} %`;
 const int = (v: number) => (Number.isFinite(v) ? Math.round(v).toLocaleString('en-US') : 'n/a');
@@ -29,7 +32,7 @@ export function resultsTable(w: WorkloadResults): string {
   ];
   for (const { load, result: r } of w.runs) {
     lines.push(
-      `| ${r.label} | ${Math.round(load * 100)} % (${r.rate.toFixed(1)} req/s) | ${ms(r.ttftP50)} | ${ms(r.ttftP99)} | ${ms(r.e2eP50)} | ${ms(r.e2eP99)} | ${int(r.outputTokensPerSecond)} | ${pct(r.prefixHitRate)} | ${r.failed} |`,
+      `| ${r.label}${r.host.otherCpuPct > CONTENDED_PCT ? ' †' : ''} | ${Math.round(load * 100)} % (${r.rate.toFixed(1)} req/s) | ${ms(r.ttftP50)} | ${ms(r.ttftP99)} | ${ms(r.e2eP50)} | ${ms(r.e2eP99)} | ${int(r.outputTokensPerSecond)} | ${pct(r.prefixHitRate)} | ${r.failed} |`,
     );
   }
   return lines.join('\n');
