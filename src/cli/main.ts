@@ -4,6 +4,8 @@ import { Command } from 'commander';
 import { serve, type ServeFlags } from './serve.ts';
 import { checkConfig } from './check-config.ts';
 import { registerSimCommand } from './sim-command.ts';
+import { registerKeysCommand } from './keys-command.ts';
+import { registerSpendCommand } from './spend-command.ts';
 import { ConfigError } from '../config/load.ts';
 
 const program = new Command();
@@ -39,5 +41,7 @@ program
   });
 
 registerSimCommand(program);
+registerKeysCommand(program);
+registerSpendCommand(program);
 
 await program.parseAsync(process.argv);

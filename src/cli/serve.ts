@@ -10,6 +10,11 @@ import { GatewayMetrics } from '../telemetry/metrics.ts';
 import { createLogger } from '../telemetry/logger.ts';
 import { Gateway } from '../server/gateway.ts';
 import { launchSimulatorDeployments, stopSimulators } from '../server/simulator-replicas.ts';
+import { createCounterStore } from '../store/counters/index.ts';
+import { createTenancy } from '../tenancy/index.ts';
+import { RedisInvalidationBus } from '../tenancy/invalidation.ts';
+import { createFinops } from '../finops/index.ts';
+import { budgetStage, requestEnded } from '../finops/pipeline.ts';
 
 export interface ServeFlags {
   config?: string;
@@ -83,7 +88,45 @@ export async function serve(flags: ServeFlags): Promise<void> {
   const scraper = new MetricsScraper([...registry.scrapeIntervals].map(([deployment, intervalMs]) => ({ deployment, intervalMs })));
   scraper.start();
   const metrics = new GatewayMetrics();
-  const gateway = new Gateway({ registry, metrics, logger, masterKey, maxBodyBytes: config.server.max_body_bytes });
+  const redisUrl = process.env.REDIS_URL;
+  const counters = createCounterStore(redisUrl, { onError: (err) => logger.warn({ err: (err as Error).message }, 'counter store error') });
+  notes.push(`Limits and budgets: ${redisUrl ? 'shared through Redis' : 'in this process (set REDIS_URL to share them across replicas)'}.`);
+  const tenancy = await createTenancy({
+    sql: store.sql,
+    counters,
+    masterKey,
+    redisUrl,
+    onError: (err, during) => logger.warn({ err: (err as Error).message, during }, 'tenancy degraded'),
+  });
+  // Budget definitions change rarely but must bind every replica at once: announce them on Redis.
+  const budgetBus = redisUrl
+    ? new RedisInvalidationBus<{ type: 'budgets' }>({ url: redisUrl, channel: 'switchyard:finops:budgets', onError: (err) => logger.warn({ err: err.message }, 'budget bus error') })
+    : undefined;
+  const finops = await createFinops({
+    sql: store.sql,
+    counters,
+    config,
+    logger,
+    onLedgerDrop: (count) => metrics.ledgerDropped.inc(count),
+    announceBudgetsChanged: budgetBus ? () => budgetBus.publish({ type: 'budgets' }) : undefined,
+  });
+  const reloadBudgets = () => void finops.budgets.reload().catch((err: unknown) => logger.warn({ err: (err as Error).message }, 'budget reload failed'));
+  await budgetBus?.start(reloadBudgets, reloadBudgets);
+  const gateway = new Gateway({
+    registry,
+    metrics,
+    logger,
+    masterKey,
+    maxBodyBytes: config.server.max_body_bytes,
+    authenticate: tenancy.stages.authenticate,
+    limit: tenancy.stages.limit,
+    budget: budgetStage(finops),
+    onRequestEnd: (ctx, status, usage, errorCode) => void requestEnded(finops, ctx, status, usage, errorCode),
+    authenticateClient: tenancy.authenticate,
+    mayUseModel: tenancy.mayUseModel,
+    responseHeaders: tenancy.responseHeaders,
+    adminRoutes: [...tenancy.adminRoutes, ...finops.routes],
+  });
 
   let url: string;
   try {
@@ -104,6 +147,11 @@ export async function serve(flags: ServeFlags): Promise<void> {
     scraper.stop();
     await gateway.shutdown(config.server.shutdown_grace_ms);
     stopSimulators(replicas);
+    // Settle and flush what the requests owed before the store goes away.
+    await tenancy.close();
+    await finops.close();
+    await budgetBus?.close();
+    await counters.close();
     await registry.close();
     await store.close();
     logger.info('stopped');

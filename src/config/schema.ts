@@ -2,6 +2,7 @@
 
 import { z } from 'zod';
 import { POLICY_NAMES } from '../routing/policies/index.ts';
+import { finopsSchema, selfHostedCostFields } from '../finops/config.ts';
 
 const positiveInt = z.number().int().positive();
 const durationMs = z.number().int().positive();
@@ -20,6 +21,7 @@ const common = {
 const selfHosted = {
   /** Requests beyond this wait in the model's gateway queue instead of piling onto the replica. */
   max_concurrency: positiveInt.optional(),
+  ...selfHostedCostFields,
 };
 
 const openAICompatibleDeployment = z.strictObject({
@@ -142,6 +144,7 @@ export const configSchema = z.strictObject({
     log_level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
     health_check_interval_ms: durationMs.default(5_000),
     models: z.array(modelSchema).min(1, 'configure at least one model'),
+    finops: finopsSchema.prefault({}),
   });
 
 export type SwitchyardConfig = z.infer<typeof configSchema>;

@@ -48,6 +48,8 @@ export interface AdminDeps {
   defaultThresholds: readonly number[];
   /** Runs before reports so they include records still queued in memory (recorder.flush). */
   beforeReport?: () => Promise<void>;
+  /** Tells other gateway replicas to reload budget definitions now (they poll otherwise). */
+  announceBudgetsChanged?: () => Promise<void>;
   now?: () => number;
 }
 
@@ -143,6 +145,7 @@ export function finopsAdminRoutes(deps: AdminDeps): FinopsRoute[] {
       throw new GatewayError('invalid_request', `A budget with id "${budget.id}" exists already.`, { param: 'id', code: 'budget_exists', status: 409 });
     }
     await deps.guard.reload();
+    await deps.announceBudgetsChanged?.();
     return { status: 201, body: budgetJson(budget, deps.defaultThresholds, await deps.guard.status(budget)) };
   };
 
@@ -176,6 +179,7 @@ export function finopsAdminRoutes(deps: AdminDeps): FinopsRoute[] {
     }
     await deps.budgets.delete(budget.id);
     await deps.guard.reload();
+    await deps.announceBudgetsChanged?.();
     return { status: 200, body: { id: budget.id, object: 'budget', deleted: true } };
   };
 

@@ -40,6 +40,8 @@ export interface CreateFinopsOptions {
   onWebhookGiveUp?: (delivery: UndeliveredWebhook) => void;
   /** Ledger records dropped because the queue was full (for a metrics counter). */
   onLedgerDrop?: (count: number) => void;
+  /** Broadcasts a budget created or deleted here, so other replicas enforce it at once. */
+  announceBudgetsChanged?: () => Promise<void>;
   now?: () => number;
   /** undici dispatcher for webhook calls (tests, egress proxies). */
   webhookDispatcher?: Dispatcher;
@@ -163,6 +165,7 @@ export async function createFinops(options: CreateFinopsOptions): Promise<Finops
     deployments,
     defaultThresholds: config.alerts.thresholds,
     beforeReport: () => recorder.flush(),
+    announceBudgetsChanged: options.announceBudgetsChanged,
     now,
   });
 

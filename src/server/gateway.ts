@@ -1,32 +1,33 @@
 // The gateway's HTTP server: routes requests to the pipeline, health, readiness and metrics,
 // and shuts down gracefully (stop accepting, let in-flight streams finish within a bound).
 
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer, type IncomingHttpHeaders, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { Principal } from '../tenancy/principal.ts';
 import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import type { AddressInfo } from 'node:net';
 import { GatewayError } from '../api/errors.ts';
 import { openAIEdge } from '../api/openai/index.ts';
-import type { ModelRegistry } from '../routing/registry.ts';
-import type { GatewayMetrics } from '../telemetry/metrics.ts';
-import type { Logger } from '../telemetry/logger.ts';
 import { readBody } from './body.ts';
 import type { RequestContext } from './context.ts';
-import { createPipeline } from './pipeline.ts';
+import { createPipeline, type PipelineDeps } from './pipeline.ts';
 import { sendError, sendJson, sendResult } from './respond.ts';
 import { edgeForPath, matchRoute, type InferenceRoute } from './routes.ts';
 import { authenticate } from './stages/authenticate.ts';
 import { deploymentStatusRoutes } from './admin-status.ts';
 import { AdminRouter, type AdminRoute } from './admin-router.ts';
 
-export interface GatewayOptions {
-  registry: ModelRegistry;
+export interface GatewayOptions extends PipelineDeps {
   /** Admin route tables of the capabilities (tenancy, finops, ...), mounted under /admin/v1/. */
   adminRoutes?: readonly AdminRoute[];
-  metrics: GatewayMetrics;
-  logger: Logger;
+  /** The master key guards the admin API; clients authenticate through `authenticateClient`. */
   masterKey: string | undefined;
   maxBodyBytes: number;
+  /** The authenticate stage's check, for endpoints outside the pipeline (GET /v1/models). */
+  authenticateClient(headers: IncomingHttpHeaders, edge: 'openai' | 'anthropic'): Promise<Principal>;
+  mayUseModel(principal: Principal, model: string): Promise<boolean>;
+  /** Headers a request earned in the pipeline (x-ratelimit-*), added to its response. */
+  responseHeaders(ctx: RequestContext): Record<string, string>;
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -156,17 +157,21 @@ export class Gateway {
       sendError(res, route.edge, err, { 'x-request-id': requestId });
       return;
     }
-    await sendResult(ctx, res);
+    await sendResult(ctx, res, this.options.responseHeaders(ctx));
   }
 
   private async listModels(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const edge = edgeForPath('/v1/models');
+    let principal: Principal;
     try {
-      await this.checkKey({ edge, headers: req.headers } as RequestContext, async () => {});
+      principal = await this.options.authenticateClient(req.headers, 'openai');
     } catch (err) {
       return sendError(res, edge, err);
     }
-    const data = [...this.options.registry.pools.keys()].map((id) => ({ id, object: 'model', created: this.createdAt, owned_by: 'switchyard' }));
+    const data = [];
+    for (const id of this.options.registry.pools.keys()) {
+      if (await this.options.mayUseModel(principal, id)) data.push({ id, object: 'model', created: this.createdAt, owned_by: 'switchyard' });
+    }
     sendJson(res, 200, { object: 'list', data });
   }
 

@@ -26,16 +26,17 @@ export function sendError(res: ServerResponse, edge: EdgeFormat, err: unknown, h
   sendJson(res, error.status, edge.renderError(error), { ...headers, ...error.headers });
 }
 
-export async function sendResult(ctx: RequestContext, res: ServerResponse): Promise<void> {
+export async function sendResult(ctx: RequestContext, res: ServerResponse, extraHeaders: Record<string, string> = {}): Promise<void> {
   const result = ctx.result!;
   const req = ctx.request!;
   const clientModel = req.model;
   if (result.type === 'json') {
-    sendJson(res, 200, ctx.edge.renderResponse(req, result.response, clientModel), baseHeaders(ctx));
+    sendJson(res, 200, ctx.edge.renderResponse(req, result.response, clientModel), { ...baseHeaders(ctx), ...extraHeaders });
     return;
   }
   res.writeHead(200, {
     ...baseHeaders(ctx),
+    ...extraHeaders,
     'content-type': 'text/event-stream; charset=utf-8',
     'cache-control': 'no-cache',
     'x-accel-buffering': 'no',

@@ -68,6 +68,8 @@ export async function launchSimulatorDeployments(models: ModelConfig[], logger: 
             weight: d.weight,
             headers: d.headers,
             max_concurrency: d.max_concurrency,
+            gpu_hourly_usd: d.gpu_hourly_usd,
+            gpus: d.gpus,
           }),
         );
       }

@@ -89,6 +89,12 @@ export class GatewayMetrics {
     registers: [this.registry],
   });
 
+  readonly ledgerDropped = new Counter({
+    name: 'switchyard_ledger_dropped_total',
+    help: 'Usage records dropped because the ledger queue was full (the database fell behind).',
+    registers: [this.registry],
+  });
+
   constructor() {
     collectDefaultMetrics({ register: this.registry, prefix: 'switchyard_process_' });
   }

@@ -9,10 +9,10 @@ import { Redis } from 'ioredis';
 
 export type Invalidation = { type: 'key'; id: string } | { type: 'team'; id: string };
 
-export interface InvalidationBus {
+export interface InvalidationBus<M extends object = Invalidation> {
   /** Starts listening; `onResync` runs when messages may have been missed (after a reconnect). */
-  start(onMessage: (msg: Invalidation) => void, onResync: () => void): Promise<void>;
-  publish(msg: Invalidation): Promise<void>;
+  start(onMessage: (msg: M) => void, onResync: () => void): Promise<void>;
+  publish(msg: M): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -26,7 +26,7 @@ export interface RedisBusOptions {
   onError?: (err: Error) => void;
 }
 
-export class RedisInvalidationBus implements InvalidationBus {
+export class RedisInvalidationBus<M extends object = Invalidation> implements InvalidationBus<M> {
   private readonly pub: Redis;
   private readonly sub: Redis;
   private readonly channel: string;
@@ -43,11 +43,11 @@ export class RedisInvalidationBus implements InvalidationBus {
     this.sub.on('error', onError);
   }
 
-  async start(onMessage: (msg: Invalidation) => void, onResync: () => void): Promise<void> {
+  async start(onMessage: (msg: M) => void, onResync: () => void): Promise<void> {
     this.sub.on('message', (channel: string, text: string) => {
       if (channel !== this.channel) return;
       try {
-        const msg = JSON.parse(text) as Invalidation & { origin?: string };
+        const msg = JSON.parse(text) as M & { origin?: string };
         if (msg.origin !== this.origin) onMessage(msg);
       } catch {
         onResync(); // an unreadable message may have been an eviction: drop everything to be safe
@@ -66,7 +66,7 @@ export class RedisInvalidationBus implements InvalidationBus {
     this.sub.on('ready', onResync);
   }
 
-  async publish(msg: Invalidation): Promise<void> {
+  async publish(msg: M): Promise<void> {
     await this.pub.publish(this.channel, JSON.stringify({ ...msg, origin: this.origin }));
   }
 

@@ -9,7 +9,9 @@ import type { GatewayMetrics } from '../../telemetry/metrics.ts';
 import type { Logger } from '../../telemetry/logger.ts';
 import type { RequestContext, Stage } from '../context.ts';
 
-export function meter(metrics: GatewayMetrics, logger: Logger): Stage {
+export type RequestEndHook = (ctx: RequestContext, status: number, usage: Usage | undefined, errorCode?: string) => void;
+
+export function meter(metrics: GatewayMetrics, logger: Logger, onEnd?: RequestEndHook): Stage {
   return async (ctx, next) => {
     const model = ctx.request!.model;
     metrics.inFlight.inc({ model });
@@ -17,6 +19,12 @@ export function meter(metrics: GatewayMetrics, logger: Logger): Stage {
     const record = (status: number, usage: Usage | undefined, error?: string) => {
       if (recorded) return;
       recorded = true;
+      try {
+        onEnd?.(ctx, status, usage, error);
+      } catch (err) {
+        // The ledger must never take a request down with it.
+        logger.error({ err, reqId: ctx.requestId }, 'recording the end of a request failed');
+      }
       const now = performance.now();
       metrics.inFlight.dec({ model });
       metrics.requests.inc({ model, endpoint: ctx.endpoint, status: String(status) });
