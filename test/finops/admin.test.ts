@@ -19,7 +19,7 @@ function chat(model: string, maxTokens?: number): CanonicalRequest {
     model,
     stream: false,
     includeUsage: false,
-    messages: [{ role: 'user', content: 'x'.repeat(4000) }],
+    messages: [{ role: 'user', content: 'x'.repeat(3964) }], // 10 template + 991 text = 1001 estimated prompt tokens
     params: maxTokens === undefined ? {} : { max_tokens: maxTokens },
     extra: {},
     meta: { requestId: 'r', priority: 5, edge: 'openai' },

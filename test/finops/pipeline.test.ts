@@ -25,7 +25,7 @@ function ctx(): RequestContext {
     model: 'gpt-4o',
     stream: true,
     includeUsage: true,
-    messages: [{ role: 'user', content: 'y'.repeat(396) }], // ~100 prompt tokens
+    messages: [{ role: 'user', content: 'y'.repeat(360) }], // 10 template + 90 text = 100 prompt tokens
     params: {},
     extra: {},
     meta: { requestId: 'req', priority: 5, edge: 'openai' },

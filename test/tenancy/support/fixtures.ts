@@ -40,7 +40,7 @@ export function chatRequest(overrides: Partial<CanonicalRequest> = {}): Canonica
     model: 'llama-8b',
     stream: false,
     includeUsage: false,
-    messages: [{ role: 'user', content: 'x'.repeat(36) }], // (4 + 36) / 4 = 10 estimated prompt tokens
+    messages: [{ role: 'user', content: '' }], // 4 base + 6 per message of chat-template overhead = 10 estimated prompt tokens
     params: { max_tokens: 100 },
     extra: {},
     meta: { requestId: 'req-1', priority: 5, edge: 'openai' },
