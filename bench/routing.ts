@@ -32,9 +32,14 @@ const LOADS = [0.6, 0.9];
 /** Requests per second (wall) the host is asked to carry at the higher load. */
 const WALL_BUDGET = 40;
 const NICE_TIME_SCALES = [0.25, 0.5, 1, 1.5, 2, 2.5, 3, 4, 5];
-/** Before each run, wait (at most QUIET_MAX_WAIT_MS) until other processes use less than QUIET_PCT of a core. */
+/**
+ * Before each run, wait (at most QUIET_MAX_WAIT_MS) until other processes use less than QUIET_PCT
+ * of a core; a run during which they used more is repeated once. Waiting and repeating together
+ * may cost at most CONTENTION_BUDGET_MS over the whole benchmark, which keeps its length bounded.
+ */
 const QUIET_PCT = CONTENDED_PCT;
-const QUIET_MAX_WAIT_MS = 60_000;
+const QUIET_MAX_WAIT_MS = 30_000;
+const CONTENTION_BUDGET_MS = 150_000;
 
 const VARIANTS: (PolicyVariant & { id: string; workloads?: WorkloadId[] })[] = [
   { id: 'round-robin', label: 'round-robin', policy: 'round-robin' },
@@ -95,6 +100,7 @@ function niceTimeScale(ideal: number): number {
 const started = performance.now();
 const fleet = await SimFleet.start({ replicas: REPLICAS, timeScale: 1, profile: PROFILE, model: MODEL, overrides: { maxModelLen: MAX_MODEL_LEN } });
 const all: WorkloadResults[] = [];
+let contentionBudget = CONTENTION_BUDGET_MS;
 // Ctrl-C (or a kill) stops the gateway and the replicas instead of leaving them behind.
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.once(signal, () => {
@@ -119,9 +125,20 @@ try {
       const warmup = Math.round(count * plan.warmupFraction);
       entry.counts.push({ load, requests: count, warmup });
       for (const variant of VARIANTS.filter((v) => policyIds.includes(v.id) && (v.workloads === undefined || v.workloads.includes(id)))) {
-        const waited = await waitForQuietHost(fleet, QUIET_PCT, QUIET_MAX_WAIT_MS);
-        if (waited > 1500) console.log(`  (waited ${(waited / 1000).toFixed(0)} s for other work on the machine to calm down)`);
-        const result: RunResult = await runOne(fleet, { variant, requests, rate: load * capacity.requestsPerSecond, timeScale, warmupCount: warmup });
+        const spec = { variant, requests, rate: load * capacity.requestsPerSecond, timeScale, warmupCount: warmup };
+        const quiet = async () => {
+          const waited = await waitForQuietHost(fleet, QUIET_PCT, Math.min(QUIET_MAX_WAIT_MS, Math.max(0, contentionBudget)));
+          contentionBudget -= waited;
+          if (waited > 1500) console.log(`  (waited ${(waited / 1000).toFixed(0)} s for other work on the machine to calm down)`);
+        };
+        await quiet();
+        let result: RunResult = await runOne(fleet, spec);
+        if (result.host.otherCpuPct > CONTENDED_PCT && contentionBudget > result.wallSeconds * 1000) {
+          console.log(`  ${variant.label}: other processes used ${result.host.otherCpuPct.toFixed(0)} % of a core during the run; repeating it`);
+          contentionBudget -= result.wallSeconds * 1000;
+          await quiet();
+          result = await runOne(fleet, spec);
+        }
         entry.runs.push({ load, result });
         console.log(
           `  ${Math.round(load * 100)} % ${variant.label.padEnd(32)} TTFT p50 ${result.ttftP50.toFixed(0).padStart(6)} p99 ${result.ttftP99.toFixed(0).padStart(6)} ms  ` +
@@ -158,7 +175,8 @@ const body = [
   '',
   '**Host check** (2-core machine; maxima over the policies of each row): replica CPU is per process (% of one core); loop delay is the event-loop delay p99 in wall ms. ' +
     'TTFT overhead = mean client-side TTFT minus the replicas\' own mean TTFT (their histograms), in model ms: gateway, HTTP, prompt parsing and host scheduling, magnified by 1/time scale. ' +
-    `Other processes' CPU = the machine's busy time minus the benchmark's own processes; each run waits up to ${QUIET_MAX_WAIT_MS / 1000} s for it to fall below ${QUIET_PCT} % of a core, and rows marked † above ran while it was higher.`,
+    `Other processes' CPU = the machine's busy time minus the benchmark's own processes; each run waits up to ${QUIET_MAX_WAIT_MS / 1000} s for it to fall below ${QUIET_PCT} % of a core and is repeated once if it rose above during the run ` +
+    `(within a total budget of ${CONTENTION_BUDGET_MS / 1000} s); rows marked † above still ran while it was higher.`,
   '',
   hostTable(all),
 ].join('\n');

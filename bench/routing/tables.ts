@@ -25,7 +25,7 @@ export function resultsTable(w: WorkloadResults): string {
   const lines = [
     `**(${w.workload.id}) ${w.workload.title}**: ${w.workload.description}. Capacity ${w.capacity.requestsPerSecond.toFixed(1)} req/s ` +
       `(mean prompt ${int(w.capacity.meanPromptTokens)} tokens, output ${int(w.capacity.meanOutputTokens)}); time scale ${w.timeScale} ` +
-      `(${w.counts.map((c) => `${Math.round(c.load * 100)} %: ${c.requests} requests, first ${c.warmup} not measured`).join('; ')}).`,
+      `(${w.counts.map((c) => `${Math.round(c.load * 100)} %: ${c.requests} requests, first ${c.warmup} not measured, offered output ${int(c.load * w.capacity.requestsPerSecond * w.capacity.meanOutputTokens)} tok/s`).join('; ')}).`,
     '',
     '| policy | load | TTFT p50 (ms) | TTFT p99 (ms) | E2E p50 (ms) | E2E p99 (ms) | output tok/s | prefix-cache hit | failed |',
     '|---|---:|---:|---:|---:|---:|---:|---:|---:|',
