@@ -4,6 +4,7 @@ import { createModelRegistry } from '../../src/routing/registry.ts';
 import { validateConfig } from '../../src/config/load.ts';
 import { GatewayError } from '../../src/api/errors.ts';
 import type { RoutingRequest } from '../../src/routing/types.ts';
+import { DEFAULT_SCHEDULER_WEIGHTS, type SchedulerPolicy } from '../../src/routing/policies/index.ts';
 
 const request: RoutingRequest = { prefixHashes: [], estimatedPromptTokens: 10, expectedOutputTokens: 10 };
 const never = new AbortController().signal;
@@ -31,10 +32,12 @@ describe('ModelPool admission', () => {
     await Promise.all(registries.map((r) => r.close()));
   });
 
-  it('picks the scheduler for self-hosted pools', () => {
+  it('picks the scheduler for self-hosted pools, with the default weights when none are configured', () => {
     const r = registry({});
     registries.push(r);
-    assert.equal(r.get('m')!.policy.name, 'scheduler');
+    const policy = r.get('m')!.policy as SchedulerPolicy;
+    assert.equal(policy.name, 'scheduler');
+    assert.deepEqual({ ...policy.weights }, { ...DEFAULT_SCHEDULER_WEIGHTS });
   });
 
   it('queues when every deployment is at max_concurrency and admits by priority as slots free', async () => {

@@ -63,7 +63,9 @@ export class SchedulerPolicy implements RoutingPolicy {
   private eligible: boolean[] = [];
 
   constructor(options: SchedulerOptions = {}) {
-    this.weights = Object.freeze({ ...DEFAULT_SCHEDULER_WEIGHTS, ...options.weights });
+    // A weight given as undefined (an unset config field) keeps its default rather than erasing it.
+    const given = Object.fromEntries(Object.entries(options.weights ?? {}).filter(([, w]) => w !== undefined));
+    this.weights = Object.freeze({ ...DEFAULT_SCHEDULER_WEIGHTS, ...given });
     this.staleAfterMs = options.staleAfterMs ?? 2_000;
     this.maxQueueAboveMin = options.maxQueueAboveMin ?? 32;
     this.random = options.random ?? Math.random;
