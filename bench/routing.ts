@@ -16,7 +16,6 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { performance } from 'node:perf_hooks';
-import { DEFAULT_SCHEDULER_WEIGHTS } from '../src/routing/policies/index.ts';
 import { writeSection } from './lib/report.ts';
 import { estimateCapacity } from './routing/capacity.ts';
 import { SimFleet } from './routing/fleet.ts';
@@ -42,28 +41,14 @@ const QUIET_MAX_WAIT_MS = 30_000;
 const CONTENTION_BUDGET_MS = 150_000;
 
 const VARIANTS: (PolicyVariant & { id: string; workloads?: WorkloadId[] })[] = [
+  // Every policy as a user configures it: `routing.policy` and nothing else.
   { id: 'round-robin', label: 'round-robin', policy: 'round-robin' },
   { id: 'weighted', label: 'weighted', policy: 'weighted' },
   { id: 'least-requests', label: 'least-requests', policy: 'least-requests' },
   { id: 'least-tokens', label: 'least-tokens', policy: 'least-tokens' },
   { id: 'latency', label: 'latency', policy: 'latency' },
   { id: 'prefix-affinity', label: 'prefix-affinity', policy: 'prefix-affinity' },
-  {
-    id: 'scheduler',
-    label: 'scheduler',
-    policy: 'scheduler',
-    // The documented default weights, written out: see the note on `scheduler-implicit`.
-    routing: {
-      scheduler_weights: {
-        prefix_cache: DEFAULT_SCHEDULER_WEIGHTS.prefixCache,
-        queue: DEFAULT_SCHEDULER_WEIGHTS.queue,
-        kv_cache: DEFAULT_SCHEDULER_WEIGHTS.kvCache,
-        in_flight_tokens: DEFAULT_SCHEDULER_WEIGHTS.inFlightTokens,
-      },
-    },
-  },
-  // `policy: scheduler` with no scheduler_weights in the config, as most users will write it.
-  { id: 'scheduler-implicit', label: 'scheduler, no weights in config', policy: 'scheduler', workloads: ['a'] },
+  { id: 'scheduler', label: 'scheduler', policy: 'scheduler' },
 ];
 const QUICK_POLICIES = ['round-robin', 'least-requests', 'scheduler'];
 
@@ -169,9 +154,6 @@ const body = [
   '**Targets (routing issue):**',
   '',
   ...targetLines.map((t) => `- ${t.text}: ${t.met === undefined ? 'n/a' : t.met ? 'met' : '**missed**'}`),
-  '',
-  '`scheduler` runs with `scheduler_weights` written out as the documented defaults (prefix_cache 3, queue 2, kv_cache 1, in_flight_tokens 1); ' +
-    '`scheduler, no weights in config` is the same policy with the key left out, as a user would write it (see docs/routing.md, "Known issues").',
   '',
   '**Host check** (2-core machine; maxima over the policies of each row): replica CPU is per process (% of one core); loop delay is the event-loop delay p99 in wall ms. ' +
     'TTFT overhead = mean client-side TTFT minus the replicas\' own mean TTFT (their histograms), in model ms: gateway, HTTP, prompt parsing and host scheduling, magnified by 1/time scale. ' +
