@@ -7,6 +7,7 @@
 import { setMaxListeners } from 'node:events';
 import { performance } from 'node:perf_hooks';
 import { Pool } from 'undici';
+import { readStreamTiming } from '../lib/stream-timing.ts';
 
 export interface DriverRequest {
   /** Send time, wall ms after the start. */
@@ -33,20 +34,7 @@ export interface DriveResult {
   sendLagMaxMs: number;
 }
 
-const CONTENT = Buffer.from('"content":"');
-const QUOTE = 0x22;
 const DONE = 'data: [DONE]';
-
-/** Index just past the first non-empty `"content":"` in buf, or -1. */
-function firstContent(buf: Buffer): number {
-  let from = 0;
-  for (;;) {
-    const i = buf.indexOf(CONTENT, from);
-    if (i < 0 || i + CONTENT.length >= buf.length) return -1;
-    if (buf[i + CONTENT.length] !== QUOTE) return i + CONTENT.length;
-    from = i + CONTENT.length;
-  }
-}
 
 async function one(pool: Pool, req: DriverRequest, start: number, out: RequestOutcome, signal: AbortSignal): Promise<void> {
   const t0 = performance.now();
@@ -65,17 +53,7 @@ async function one(pool: Pool, req: DriverRequest, start: number, out: RequestOu
       out.e2eMs = performance.now() - t0;
       return;
     }
-    let carry: Buffer | undefined;
-    let tail = '';
-    for await (const chunk of res.body as AsyncIterable<Buffer>) {
-      if (Number.isNaN(out.ttftMs)) {
-        // A marker may straddle two reads: search the previous read's end together with this one.
-        const buf = carry ? Buffer.concat([carry, chunk]) : chunk;
-        if (firstContent(buf) >= 0) out.ttftMs = performance.now() - t0;
-        else carry = buf.subarray(Math.max(0, buf.length - 16));
-      }
-      tail = (tail + chunk.toString('latin1')).slice(-600);
-    }
+    const tail = await readStreamTiming(res.body as AsyncIterable<Buffer>, t0, 600, (ms) => (out.ttftMs = ms));
     out.e2eMs = performance.now() - t0;
     const errorEvent = tail.lastIndexOf('"error":');
     out.ok = tail.includes(DONE) && errorEvent < 0 && !Number.isNaN(out.ttftMs);

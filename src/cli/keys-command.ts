@@ -4,14 +4,10 @@
 // which other users of the machine can read).
 
 import { InvalidArgumentError, type Command } from 'commander';
+import { adminClient, GatewayError, runAction, withGatewayUrl, type CliIo, type Json } from './gateway-client.ts';
+import { formatTable } from './table.ts';
 
-export interface CliIo {
-  out(text: string): void;
-  err(text: string): void;
-  env: NodeJS.ProcessEnv;
-  setExitCode(code: number): void;
-  now(): number;
-}
+export type { CliIo } from './gateway-client.ts';
 
 const processIo: CliIo = {
   out: (t) => process.stdout.write(t),
@@ -21,7 +17,6 @@ const processIo: CliIo = {
   now: Date.now,
 };
 
-const DEFAULT_URL = 'http://127.0.0.1:8080';
 const UNIT_MS: Record<string, number> = { s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 };
 
 interface Connection {
@@ -34,18 +29,6 @@ interface LimitFlags {
   tpm?: number;
   maxConcurrent?: number;
   models?: string[];
-}
-
-type Json = Record<string, unknown>;
-
-/** An admin API answer that was not a success, or no answer at all. */
-class AdminError extends Error {
-  constructor(
-    message: string,
-    readonly status?: number,
-  ) {
-    super(message);
-  }
 }
 
 function positiveInt(value: string): number {
@@ -74,42 +57,10 @@ export function parseExpiry(value: string, now: number): number {
   return Math.floor(ms / 1000);
 }
 
-class AdminClient {
-  constructor(
-    private readonly base: string,
-    private readonly masterKey: string | undefined,
-  ) {}
-
-  async call(method: string, path: string, body?: unknown): Promise<Json> {
-    let res: Response;
-    try {
-      res = await fetch(`${this.base.replace(/\/+$/, '')}/admin/v1${path}`, {
-        method,
-        headers: { ...(this.masterKey ? { authorization: `Bearer ${this.masterKey}` } : {}), ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-        body: body === undefined ? undefined : JSON.stringify(body),
-      });
-    } catch (err) {
-      const cause = (err as { cause?: { code?: string } }).cause?.code ?? (err as Error).message;
-      throw new AdminError(`cannot reach the gateway at ${this.base} (${cause}); is \`switchyard serve\` running? Use --url to point elsewhere.`);
-    }
-    const text = await res.text();
-    let parsed: Json = {};
-    try {
-      parsed = text ? (JSON.parse(text) as Json) : {};
-    } catch {
-      // not JSON: reported below by status
-    }
-    if (!res.ok) {
-      const message = (parsed.error as Json | undefined)?.message ?? text.slice(0, 200);
-      const hint = res.status === 401 && !this.masterKey ? ' (set SWITCHYARD_MASTER_KEY to the gateway\'s master key)' : '';
-      throw new AdminError(`${res.status}: ${String(message)}${hint}`, res.status);
-    }
-    return parsed;
-  }
-}
-
-function client(flags: Connection, io: CliIo): AdminClient {
-  return new AdminClient(flags.url ?? io.env.SWITCHYARD_URL ?? DEFAULT_URL, io.env.SWITCHYARD_MASTER_KEY || undefined);
+/** The admin API under /admin/v1, opened by the master key from the environment. */
+function client(flags: Connection, io: CliIo) {
+  const api = adminClient(flags.url, io);
+  return { call: (method: string, path: string, body?: unknown) => api.json(method, `/admin/v1${path}`, body) };
 }
 
 function limitBody(flags: LimitFlags): Json {
@@ -122,36 +73,14 @@ function limitBody(flags: LimitFlags): Json {
 }
 
 /** A team given by id (`team_...`) or by name. */
-async function resolveTeam(api: AdminClient, team: string): Promise<string> {
+async function resolveTeam(api: ReturnType<typeof client>, team: string): Promise<string> {
   if (team.startsWith('team_')) return team;
   const found = (await api.call('GET', `/teams?name=${encodeURIComponent(team)}`)).data as Json[];
-  if (found.length === 0) throw new AdminError(`no team named '${team}' (create it with: switchyard teams create ${team})`);
+  if (found.length === 0) throw new GatewayError(`no team named '${team}' (create it with: switchyard teams create ${team})`);
   return String(found[0].id);
 }
 
-function table(rows: Json[], columns: [header: string, value: (r: Json) => unknown][]): string {
-  const cells = rows.map((r) => columns.map(([, f]) => {
-    const v = f(r);
-    return v === null || v === undefined ? '-' : Array.isArray(v) ? v.join(',') : String(v);
-  }));
-  const widths = columns.map(([h], i) => Math.max(h.length, ...cells.map((c) => c[i].length)));
-  const line = (c: string[]) => c.map((v, i) => v.padEnd(widths[i])).join('  ').trimEnd() + '\n';
-  return line(columns.map(([h]) => h)) + cells.map(line).join('');
-}
-
 const date = (seconds: unknown) => (typeof seconds === 'number' ? new Date(seconds * 1000).toISOString().slice(0, 10) : undefined);
-
-/** Runs a subcommand, turning failures into one line on stderr and exit code 1. */
-function action<A extends unknown[]>(io: CliIo, fn: (...args: A) => Promise<void>): (...args: A) => Promise<void> {
-  return async (...args) => {
-    try {
-      await fn(...args);
-    } catch (err) {
-      io.err(`switchyard: ${(err as Error).message}\n`);
-      io.setExitCode(1);
-    }
-  };
-}
 
 function withLimits(cmd: Command): Command {
   return cmd
@@ -162,7 +91,7 @@ function withLimits(cmd: Command): Command {
 }
 
 function withConnection(cmd: Command): Command {
-  return cmd.option('--url <url>', `gateway URL (default: $SWITCHYARD_URL or ${DEFAULT_URL})`).option('--json', 'print JSON instead of text');
+  return withGatewayUrl(cmd).option('--json', 'print JSON instead of text');
 }
 
 export function registerKeysCommand(program: Command, io: CliIo = processIo): void {
@@ -174,7 +103,7 @@ export function registerKeysCommand(program: Command, io: CliIo = processIo): vo
     .option('--budget <usd>', 'monthly budget in USD (hard limit)', usd)
     .option('--expires <when>', 'expiry: a duration such as 30d, 12h, 2w, or an ISO 8601 date')
     .action(
-      action(io, async (flags: Connection & LimitFlags & { team?: string; name?: string; budget?: number; expires?: string }) => {
+      runAction(io, async (flags: Connection & LimitFlags & { team?: string; name?: string; budget?: number; expires?: string }) => {
         const api = client(flags, io);
         const body: Json = { ...limitBody(flags) };
         if (flags.name) body.name = flags.name;
@@ -188,7 +117,7 @@ export function registerKeysCommand(program: Command, io: CliIo = processIo): vo
             budget = await api.call('POST', '/budgets', { scope: 'key', scope_id: key.id, period: 'monthly', limit_usd: flags.budget });
           } catch (err) {
             budgetProblem =
-              err instanceof AdminError && err.status === 404
+              err instanceof GatewayError && err.status === 404
                 ? `warning: this gateway has no budgets endpoint (POST /admin/v1/budgets answered 404), so key ${String(key.id)} was created WITHOUT a budget.`
                 : `warning: key ${String(key.id)} was created, but its budget was not: ${(err as Error).message}`;
             io.setExitCode(1);
@@ -207,14 +136,14 @@ export function registerKeysCommand(program: Command, io: CliIo = processIo): vo
   withConnection(keys.command('list').description('list keys (prefixes only; secrets are never shown again)'))
     .option('--team <team>', 'only keys of this team (id or name)')
     .action(
-      action(io, async (flags: Connection & { team?: string }) => {
+      runAction(io, async (flags: Connection & { team?: string }) => {
         const api = client(flags, io);
         const query = flags.team ? `?team_id=${encodeURIComponent(await resolveTeam(api, flags.team))}` : '';
         const data = (await api.call('GET', `/keys${query}`)).data as Json[];
         if (flags.json) return io.out(JSON.stringify(data, null, 2) + '\n');
         if (data.length === 0) return io.out('No keys.\n');
         io.out(
-          table(data, [
+          formatTable(data, [
             ['ID', (k) => k.id],
             ['NAME', (k) => k.name],
             ['PREFIX', (k) => `${String(k.key_prefix)}...`],
@@ -232,7 +161,7 @@ export function registerKeysCommand(program: Command, io: CliIo = processIo): vo
     );
 
   withConnection(keys.command('revoke').description('revoke a key; it is refused at once on every gateway replica').argument('<id>', 'key id (key_...)')).action(
-    action(io, async (id: string, flags: Connection) => {
+    runAction(io, async (id: string, flags: Connection) => {
       const key = await client(flags, io).call('POST', `/keys/${encodeURIComponent(id)}/revoke`);
       if (flags.json) io.out(JSON.stringify(key, null, 2) + '\n');
       else io.out(`Revoked key ${String(key.id)}.\n`);
@@ -242,7 +171,7 @@ export function registerKeysCommand(program: Command, io: CliIo = processIo): vo
   const teams = program.command('teams').description('create and list teams (through the gateway admin API; needs SWITCHYARD_MASTER_KEY)');
 
   withConnection(withLimits(teams.command('create').description('create a team; its limits are shared by all its keys').argument('<name>', 'team name'))).action(
-    action(io, async (name: string, flags: Connection & LimitFlags) => {
+    runAction(io, async (name: string, flags: Connection & LimitFlags) => {
       const team = await client(flags, io).call('POST', '/teams', { name, ...limitBody(flags) });
       if (flags.json) io.out(JSON.stringify(team, null, 2) + '\n');
       else io.out(`Created team ${String(team.name)} (${String(team.id)}).\n`);
@@ -250,12 +179,12 @@ export function registerKeysCommand(program: Command, io: CliIo = processIo): vo
   );
 
   withConnection(teams.command('list').description('list teams')).action(
-    action(io, async (flags: Connection) => {
+    runAction(io, async (flags: Connection) => {
       const data = (await client(flags, io).call('GET', '/teams')).data as Json[];
       if (flags.json) return io.out(JSON.stringify(data, null, 2) + '\n');
       if (data.length === 0) return io.out('No teams.\n');
       io.out(
-        table(data, [
+        formatTable(data, [
           ['ID', (t) => t.id],
           ['NAME', (t) => t.name],
           ['RPM', (t) => t.rpm],

@@ -6,6 +6,8 @@ import { checkConfig } from './check-config.ts';
 import { registerSimCommand } from './sim-command.ts';
 import { registerKeysCommand } from './keys-command.ts';
 import { registerSpendCommand } from './spend-command.ts';
+import { registerBatchCommand } from './batch-command.ts';
+import { registerDlqCommand } from './dlq-command.ts';
 import { ConfigError } from '../config/load.ts';
 
 const program = new Command();
@@ -43,5 +45,7 @@ program
 registerSimCommand(program);
 registerKeysCommand(program);
 registerSpendCommand(program);
+registerBatchCommand(program);
+registerDlqCommand(program);
 
 await program.parseAsync(process.argv);

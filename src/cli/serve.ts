@@ -15,6 +15,9 @@ import { createTenancy } from '../tenancy/index.ts';
 import { RedisInvalidationBus } from '../tenancy/invalidation.ts';
 import { createFinops } from '../finops/index.ts';
 import { budgetStage, requestEnded } from '../finops/pipeline.ts';
+import { createPipeline } from '../server/pipeline.ts';
+import { createBatch, type Batch } from '../batch/index.ts';
+import { batchOwnerStage } from '../batch/owner-stage.ts';
 
 export interface ServeFlags {
   config?: string;
@@ -102,30 +105,57 @@ export async function serve(flags: ServeFlags): Promise<void> {
   const budgetBus = redisUrl
     ? new RedisInvalidationBus<{ type: 'budgets' }>({ url: redisUrl, channel: 'switchyard:finops:budgets', onError: (err) => logger.warn({ err: err.message }, 'budget bus error') })
     : undefined;
+  // FinOps hands undeliverable webhooks to the dead-letter queue, which is built just below.
+  const late: { batch?: Batch } = {};
   const finops = await createFinops({
     sql: store.sql,
     counters,
     config,
     logger,
+    onWebhookGiveUp: (u) => {
+      if (late.batch) late.batch.recordUndeliveredWebhook(u);
+      else logger.error({ webhook: u.webhook, kind: u.kind, reason: u.reason }, 'webhook given up before the dead-letter queue was ready');
+    },
     onLedgerDrop: (count) => metrics.ledgerDropped.inc(count),
     announceBudgetsChanged: budgetBus ? () => budgetBus.publish({ type: 'budgets' }) : undefined,
   });
   const reloadBudgets = () => void finops.budgets.reload().catch((err: unknown) => logger.warn({ err: (err as Error).message }, 'budget reload failed'));
   await budgetBus?.start(reloadBudgets, reloadBudgets);
-  const gateway = new Gateway({
+  const pipelineDeps = {
     registry,
     metrics,
     logger,
-    masterKey,
-    maxBodyBytes: config.server.max_body_bytes,
     authenticate: tenancy.stages.authenticate,
     limit: tenancy.stages.limit,
     budget: budgetStage(finops),
-    onRequestEnd: (ctx, status, usage, errorCode) => void requestEnded(finops, ctx, status, usage, errorCode),
+    onRequestEnd: (ctx: Parameters<typeof requestEnded>[1], status: number, usage: Parameters<typeof requestEnded>[3], errorCode?: string) =>
+      void requestEnded(finops, ctx, status, usage, errorCode),
+  };
+  const batch = createBatch({
+    sql: store.sql,
+    config: config.batch,
+    dataDir: config.data_dir,
+    registry,
+    // Batch items take the same pipeline; only authentication differs (the batch owner, checked again per item).
+    pipeline: createPipeline({ ...pipelineDeps, authenticate: batchOwnerStage(tenancy.keys) }),
+    mayUseModel: tenancy.mayUseModel,
+    resendWebhook: (webhook, kind, body) => finops.webhooks.resend(webhook, kind, body),
+    maxLineBytes: config.server.max_body_bytes,
+    onOutcomes: (outcomes) => {
+      for (const o of outcomes) metrics.batchItems.inc({ outcome: o.state === 'queued' ? 'retried' : o.state });
+    },
+    logger,
+  });
+  late.batch = batch;
+  const gateway = new Gateway({
+    ...pipelineDeps,
+    masterKey,
+    maxBodyBytes: config.server.max_body_bytes,
     authenticateClient: tenancy.authenticate,
     mayUseModel: tenancy.mayUseModel,
     responseHeaders: tenancy.responseHeaders,
-    adminRoutes: [...tenancy.adminRoutes, ...finops.routes],
+    adminRoutes: [...tenancy.adminRoutes, ...finops.routes, ...batch.adminRoutes],
+    clientRoutes: batch.clientRoutes,
   });
 
   let url: string;
@@ -145,11 +175,12 @@ export async function serve(flags: ServeFlags): Promise<void> {
     logger.info({ signal, graceMs: config.server.shutdown_grace_ms }, 'shutting down: finishing in-flight requests');
     health.stop();
     scraper.stop();
-    await gateway.shutdown(config.server.shutdown_grace_ms);
+    await Promise.all([gateway.shutdown(config.server.shutdown_grace_ms), batch.stopWorker(Math.min(config.server.shutdown_grace_ms, 10_000))]);
     stopSimulators(replicas);
     // Settle and flush what the requests owed before the store goes away.
     await tenancy.close();
     await finops.close();
+    await batch.drain();
     await budgetBus?.close();
     await counters.close();
     await registry.close();

@@ -116,7 +116,8 @@ export class BudgetGuard {
     if (periods.length === 0) return reservation;
     let result: ConsumeResult;
     try {
-      await Promise.all(periods.map((p) => this.ensureSeeded(p)));
+      // Seeded once per period and process: on the hot path this is a Set lookup, not an await.
+      if (!periods.every((p) => this.seeded.has(p.committedKey))) await Promise.all(periods.map((p) => this.ensureSeeded(p)));
       if (micros === 0) return reservation; // free requests are never refused (nor counted)
       result = await this.options.counters.consume(
         periods.map((p) => ({ key: p.committedKey, limit: toMicros(p.budget.limitUsd), amount: micros, ttlMs: p.ttlMs })),

@@ -2,7 +2,7 @@
 // and admin routes, over one SqlClient and one CounterStore. See docs/finops.md ("Wiring") for where
 // the gateway calls reserve() and finish().
 
-import { randomUUID } from 'node:crypto';
+import { timeSortableId } from '../util/ids.ts';
 import type { Dispatcher } from 'undici';
 import type { CanonicalRequest, Usage } from '../api/canonical.ts';
 import { estimatePromptTokens } from '../providers/estimate.ts';
@@ -19,6 +19,7 @@ import { CostModel } from './cost-model.ts';
 import { deploymentCostsFromModels, type DeploymentCostSpec, type ModelLike } from './deployments.ts';
 import { DigestScheduler } from './digest.ts';
 import type { Notification } from './notifications.ts';
+import type { UsageRecord } from './ports.ts';
 import { PriceBook } from './pricing.ts';
 import { UsageRecorder } from './recorder.ts';
 import { SelfHostedRates } from './self-hosted.ts';
@@ -64,6 +65,8 @@ export interface RequestEnd {
   ttftMs?: number | null;
   /** Epoch ms the request arrived; default now - latencyMs. */
   startedAt?: number;
+  /** Takes the ledger record instead of the batched recorder (batch items commit it with their result). */
+  sink?: (record: UsageRecord) => void;
 }
 
 export interface Finops {
@@ -200,8 +203,9 @@ export async function createFinops(options: CreateFinopsOptions): Promise<Finops
         void settling.finally(() => settles.delete(settling));
       }
       const usage = end.usage;
-      recorder.record({
-        id: randomUUID(),
+      const record: UsageRecord = {
+        // Time-ordered, so ledger inserts append to the primary-key index rather than scatter over it.
+        id: timeSortableId('usage_'),
         time: end.startedAt ?? now() - end.latencyMs,
         requestId: end.requestId,
         keyId: end.principal?.keyId ?? null,
@@ -218,7 +222,9 @@ export async function createFinops(options: CreateFinopsOptions): Promise<Finops
         latencyMs: end.latencyMs,
         ttftMs: end.ttftMs ?? null,
         costUsd: cost,
-      });
+      };
+      if (end.sink) end.sink(record);
+      else recorder.record(record);
       return cost;
     },
     async close(): Promise<void> {

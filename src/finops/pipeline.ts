@@ -49,5 +49,6 @@ export function requestEnded(finops: Pick<Finops, 'finish'>, ctx: RequestContext
     latencyMs,
     ttftMs: ctx.firstTokenAt === undefined ? null : ctx.firstTokenAt - ctx.startedAt,
     startedAt: Date.now() - latencyMs,
+    sink: ctx.recordUsage,
   });
 }

@@ -77,14 +77,29 @@ export class WebhookDispatcher {
     const ids: string[] = [];
     for (const target of this.options.targets) {
       const body = JSON.stringify(target.format === 'slack' ? slackPayload(n) : jsonPayload(n));
-      const d: Delivery = { id: randomUUID(), kind: n.kind, target, body, attempts: 0, lastError: null };
-      ids.push(d.id);
-      if (this.closed) this.giveUp(d, 'shutdown');
-      else if (this.queue.length >= (this.options.maxQueue ?? 1_000)) this.giveUp(d, 'queue_full');
-      else this.queue.push(d);
+      ids.push(this.enqueue({ id: randomUUID(), kind: n.kind, target, body, attempts: 0, lastError: null }));
     }
     this.pump();
     return ids;
+  }
+
+  /**
+   * Delivers a given-up notification again, as it was (a dead-letter replay), to the webhook of that
+   * name. Returns the new delivery id, or undefined when no webhook of that name is configured now.
+   */
+  resend(webhook: string, kind: Notification['kind'], body: string): string | undefined {
+    const target = this.options.targets.find((t) => t.name === webhook);
+    if (!target) return undefined;
+    const id = this.enqueue({ id: randomUUID(), kind, target, body, attempts: 0, lastError: null });
+    this.pump();
+    return id;
+  }
+
+  private enqueue(d: Delivery): string {
+    if (this.closed) this.giveUp(d, 'shutdown');
+    else if (this.queue.length >= (this.options.maxQueue ?? 1_000)) this.giveUp(d, 'queue_full');
+    else this.queue.push(d);
+    return d.id;
   }
 
   /** Resolves when nothing is queued, in flight or waiting to retry. */

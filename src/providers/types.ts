@@ -7,6 +7,7 @@ import type {
   CanonicalRequest,
   CanonicalResponse,
   CanonicalStream,
+  CanonicalChunk,
 } from '../api/canonical.ts';
 import type { GatewayError } from '../api/errors.ts';
 import type { SseEvent } from './sse.ts';
@@ -31,6 +32,14 @@ export interface UpstreamCall {
   body: string;
 }
 
+/** Upstream SSE events -> canonical chunks, one event at a time (see ProviderAdapter.streamDecoder). */
+export interface StreamDecoder {
+  /** Appends the event's chunks to `out`; returns true when the stream is complete and nothing more is to be read. */
+  event(event: SseEvent, out: CanonicalChunk[]): boolean;
+  /** No more events: appends the closing chunks (usage), or throws when the stream was cut short. */
+  end(out: CanonicalChunk[]): void;
+}
+
 export interface ProviderAdapter {
   readonly kind: ProviderKind;
   /** Throws GatewayError('invalid_request') when the upstream cannot serve this endpoint kind. */
@@ -42,6 +51,11 @@ export interface ProviderAdapter {
    * in-band error event or ends without finishing.
    */
   parseStream(req: CanonicalRequest, events: AsyncIterable<SseEvent>): CanonicalStream;
+  /**
+   * Optional synchronous form of parseStream, with the same contract, which the relay prefers: it
+   * parses every event of a body piece in one go instead of through two async generators per event.
+   */
+  streamDecoder?(req: CanonicalRequest): StreamDecoder;
   /** Maps an upstream non-2xx response to the error the client sees. */
   parseError(status: number, bodyText: string, headers: Record<string, string | string[] | undefined>): GatewayError;
 }

@@ -1,10 +1,12 @@
 // Sends one provider call to one deployment over its undici pool and hands back a canonical
 // response or stream. Owns the transport concerns: timeouts, cancellation, transport-error mapping.
 
+import { EventEmitter } from 'node:events';
 import type { CanonicalChunk, CanonicalEmbeddingResponse, CanonicalRequest, CanonicalResponse, CanonicalStream } from '../api/canonical.ts';
 import { GatewayError } from '../api/errors.ts';
 import type { Deployment } from '../routing/deployment.ts';
 import { parseSse } from './sse.ts';
+import { DecodedStream } from './decoded-stream.ts';
 
 export type UpstreamResult =
   | { type: 'json'; response: CanonicalResponse | CanonicalEmbeddingResponse }
@@ -33,10 +35,26 @@ export function mapTransportError(err: unknown, deployment: Deployment, afterFir
   return new GatewayError('upstream_unreachable', `The upstream deployment ${deployment.id} is unreachable (${code || (err as Error).message}).`, { code: 'upstream_unreachable' });
 }
 
+/**
+ * Cancels one upstream call (client gone, or a timeout). undici takes an EventEmitter as `signal`;
+ * it costs a fraction of an AbortController, which is made on every request.
+ */
+class CallCanceller extends EventEmitter {
+  aborted = false;
+  reason: unknown;
+
+  abort(reason: unknown): void {
+    if (this.aborted) return;
+    this.aborted = true;
+    this.reason = reason;
+    this.emit('abort');
+  }
+}
+
 export async function callUpstream(deployment: Deployment, req: CanonicalRequest, clientSignal: AbortSignal): Promise<UpstreamResult> {
   const call = deployment.adapter.buildRequest(req, deployment.target);
   const { timeouts } = deployment;
-  const controller = new AbortController();
+  const controller = new CallCanceller();
   const abortFromClient = () => controller.abort(clientSignal.reason);
   if (clientSignal.aborted) abortFromClient();
   else clientSignal.addEventListener('abort', abortFromClient, { once: true });
@@ -57,13 +75,13 @@ export async function callUpstream(deployment: Deployment, req: CanonicalRequest
       method: 'POST',
       headers: call.headers,
       body: call.body,
-      signal: controller.signal,
+      signal: controller,
       headersTimeout: req.stream ? timeouts.first_token_ms : timeouts.total_ms,
       bodyTimeout: timeouts.idle_ms,
     });
   } catch (err) {
     cleanup();
-    throw mapTransportError(err, deployment, false, controller.signal.reason);
+    throw mapTransportError(err, deployment, false, controller.reason);
   }
 
   if (res.statusCode >= 400) {
@@ -83,13 +101,29 @@ export async function callUpstream(deployment: Deployment, req: CanonicalRequest
       return { type: 'json', response: deployment.adapter.parseResponse(req, json) };
     } catch (err) {
       if (err instanceof SyntaxError) throw new GatewayError('upstream_error', `The upstream deployment ${deployment.id} returned invalid JSON.`, { code: 'upstream_malformed_response' });
-      throw mapTransportError(err, deployment, true, controller.signal.reason);
+      throw mapTransportError(err, deployment, true, controller.reason);
     } finally {
       cleanup();
     }
   }
 
   const body = res.body;
+  const closeBody = () => {
+    cleanup();
+    // Stops the upstream from generating for a client that is gone (or a stream we abandoned).
+    if (!body.destroyed) body.destroy();
+  };
+  const decoder = deployment.adapter.streamDecoder?.(req);
+  if (decoder) {
+    return {
+      type: 'stream',
+      stream: new DecodedStream(body, decoder, {
+        firstDelta: () => clearTimeout(firstTokenTimer),
+        mapError: (err) => mapTransportError(err, deployment, true, controller.reason),
+        close: closeBody,
+      }),
+    };
+  }
   async function* relay(): AsyncGenerator<CanonicalChunk> {
     let sawToken = false;
     try {
@@ -101,11 +135,9 @@ export async function callUpstream(deployment: Deployment, req: CanonicalRequest
         yield chunk;
       }
     } catch (err) {
-      throw mapTransportError(err, deployment, true, controller.signal.reason);
+      throw mapTransportError(err, deployment, true, controller.reason);
     } finally {
-      cleanup();
-      // Stops the upstream from generating for a client that is gone (or a stream we abandoned).
-      if (!body.destroyed) body.destroy();
+      closeBody();
     }
   }
   return { type: 'stream', stream: relay() };

@@ -66,9 +66,12 @@ export class Deployment implements ReplicaView {
     this.timeouts = spec.timeouts;
     const url = new URL(spec.target.baseUrl);
     this.basePath = url.pathname.replace(/\/$/, '');
-    // One explicit pool per upstream: keep-alive connections, no hidden global agent.
+    // One explicit pool per upstream: keep-alive connections, no hidden global agent. Its size is
+    // the deployment's max_concurrency when set, else unbounded: every in-flight request (a stream
+    // holds one for minutes) needs its own HTTP/1.1 connection, and a fixed cap would queue requests
+    // invisibly behind long streams, outside admission control's priorities and shedding.
     this.pool = new Pool(url.origin, {
-      connections: 512,
+      connections: spec.maxConcurrency ?? null,
       pipelining: 1,
       keepAliveTimeout: 30_000,
       connect: { timeout: spec.timeouts.connect_ms },

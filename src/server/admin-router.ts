@@ -2,10 +2,9 @@
 // master key when one is configured (without one the gateway is loopback-only). Bodies are JSON.
 
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { GatewayError } from '../api/errors.ts';
 import { openAIEdge } from '../api/openai/index.ts';
-import { readBody } from './body.ts';
-import { sendError, sendJson } from './respond.ts';
+import { readJsonBody } from './body.ts';
+import { selectRoute, sendError, sendJson } from './respond.ts';
 
 export type AdminMethod = 'GET' | 'POST' | 'PATCH' | 'PUT' | 'DELETE';
 
@@ -44,26 +43,12 @@ export class AdminRouter {
   /** Returns false when no admin route has this path (the caller answers 404). */
   async handle(req: IncomingMessage, res: ServerResponse, path: string, search: string): Promise<boolean> {
     const sub = path.slice('/admin/v1'.length) || '/';
-    const forPath = this.routes.filter((r) => r.pattern.test(sub));
-    if (forPath.length === 0) return false;
-    const route = forPath.find((r) => r.method === req.method);
-    if (!route) {
-      const allow = [...new Set(forPath.map((r) => r.method))].join(', ');
-      req.resume();
-      sendError(res, openAIEdge, new GatewayError('method_not_allowed', `${req.method} is not allowed on ${path}; use ${allow}.`, { code: 'method_not_allowed', headers: { allow } }));
-      return true;
-    }
+    const route = selectRoute(this.routes, req, res, sub, path);
+    if (route === 'none') return false;
+    if (route === 'answered') return true;
     try {
       await this.authorize(req.headers);
-      const raw = await readBody(req, ADMIN_BODY_LIMIT);
-      let body: unknown;
-      if (raw.length > 0) {
-        try {
-          body = JSON.parse(raw.toString('utf8'));
-        } catch (err) {
-          throw new GatewayError('invalid_request', `The request body is not valid JSON (${(err as Error).message}).`, { code: 'invalid_json' });
-        }
-      }
+      const body = await readJsonBody(req, ADMIN_BODY_LIMIT);
       const params = { ...(route.pattern.exec(sub)?.groups ?? {}) };
       const query = Object.fromEntries(new URLSearchParams(search));
       const result = await route.handler({ params, query, body });

@@ -16,3 +16,14 @@ export async function readBody(req: IncomingMessage, limit: number): Promise<Buf
   }
   return chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, size);
 }
+
+/** Reads a JSON body up to `limit` bytes: undefined when there is none, a 400 when it is not JSON. */
+export async function readJsonBody(req: IncomingMessage, limit: number): Promise<unknown> {
+  const raw = await readBody(req, limit);
+  if (raw.length === 0) return undefined;
+  try {
+    return JSON.parse(raw.toString('utf8'));
+  } catch (err) {
+    throw new GatewayError('invalid_request', `The request body is not valid JSON (${(err as Error).message}).`, { code: 'invalid_json' });
+  }
+}

@@ -7,6 +7,8 @@ import type { ModelPool } from '../routing/model-pool.ts';
 import type { Deployment } from '../routing/deployment.ts';
 import type { UpstreamResult } from '../providers/upstream-client.ts';
 import type { Principal } from '../tenancy/principal.ts';
+import type { UsageRecord } from '../finops/ports.ts';
+import type { StreamEnd } from './stream-end.ts';
 
 export interface RequestContext {
   readonly edge: EdgeFormat;
@@ -29,6 +31,13 @@ export interface RequestContext {
   result?: UpstreamResult;
   /** performance.now() of the first token relayed (streams). */
   firstTokenAt?: number;
+  /** What runs when the response stream ends (see stream-end.ts); made on first use. */
+  streamEnd?: StreamEnd;
+  /**
+   * Where this request's ledger record goes instead of the shared batched ledger: a batch item
+   * writes it in the same transaction as its result, so usage is recorded once per completed item.
+   */
+  recordUsage?: (record: UsageRecord) => void;
 }
 
 export type Next = () => Promise<void>;

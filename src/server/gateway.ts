@@ -16,10 +16,13 @@ import { edgeForPath, matchRoute, type InferenceRoute } from './routes.ts';
 import { authenticate } from './stages/authenticate.ts';
 import { deploymentStatusRoutes } from './admin-status.ts';
 import { AdminRouter, type AdminRoute } from './admin-router.ts';
+import { ClientRouter, type ClientRoute } from './client-router.ts';
 
 export interface GatewayOptions extends PipelineDeps {
   /** Admin route tables of the capabilities (tenancy, finops, ...), mounted under /admin/v1/. */
   adminRoutes?: readonly AdminRoute[];
+  /** Client API resources outside the pipeline (files, batches), each under its path prefix. */
+  clientRoutes?: readonly { prefix: string; routes: readonly ClientRoute[] }[];
   /** The master key guards the admin API; clients authenticate through `authenticateClient`. */
   masterKey: string | undefined;
   maxBodyBytes: number;
@@ -31,6 +34,8 @@ export interface GatewayOptions extends PipelineDeps {
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+/** Pending connections the kernel may queue (it caps this at net.core.somaxconn). */
+const LISTEN_BACKLOG = 4096;
 const CIRCUIT_STATE_VALUE = { closed: 0, half_open: 1, open: 2 } as const;
 
 export class Gateway {
@@ -42,6 +47,7 @@ export class Gateway {
   private idleWaiters: (() => void)[] = [];
   private readonly options: GatewayOptions;
   private readonly admin: AdminRouter;
+  private readonly client: ClientRouter;
 
   constructor(options: GatewayOptions) {
     this.options = options;
@@ -50,6 +56,8 @@ export class Gateway {
     this.admin = new AdminRouter((headers) => this.checkKey({ edge: openAIEdge, headers } as RequestContext, async () => {}));
     this.admin.mount(deploymentStatusRoutes(options.registry));
     if (options.adminRoutes) this.admin.mount(options.adminRoutes);
+    this.client = new ClientRouter((headers) => options.authenticateClient(headers, 'openai'), options.maxBodyBytes);
+    for (const { prefix, routes } of options.clientRoutes ?? []) this.client.mount(prefix, routes);
     this.server = createServer({ keepAliveTimeout: 65_000, requestTimeout: 0 }, (req, res) => {
       this.active += 1;
       res.on('close', () => {
@@ -66,7 +74,9 @@ export class Gateway {
   async listen(port: number, host: string): Promise<string> {
     await new Promise<void>((resolve, reject) => {
       this.server.once('error', reject);
-      this.server.listen(port, host, () => {
+      // A burst of new connections (clients reconnecting, thousands of streams opening) waits in
+      // the kernel's accept queue while the event loop is busy; Node's default of 511 resets the rest.
+      this.server.listen({ port, host, backlog: LISTEN_BACKLOG }, () => {
         this.server.off('error', reject);
         resolve();
       });
@@ -97,6 +107,7 @@ export class Gateway {
     const q = rawUrl.indexOf('?');
     const path = q === -1 ? rawUrl : rawUrl.slice(0, q);
     if (path.startsWith('/admin/v1/') && (await this.admin.handle(req, res, path, q === -1 ? '' : rawUrl.slice(q + 1)))) return;
+    if (this.client.owns(path) && (await this.client.handle(req, res, path, q === -1 ? '' : rawUrl.slice(q + 1)))) return;
     const match = matchRoute(req.method ?? 'GET', path);
     if (!match.found) {
       const edge = edgeForPath(path);

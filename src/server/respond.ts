@@ -1,10 +1,11 @@
 // Writes pipeline results and errors to the client. Streams are relayed chunk by chunk, honouring
 // backpressure; a failure after the first byte ends the stream with an in-band error event.
 
-import type { ServerResponse } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { once } from 'node:events';
 import { GatewayError, toGatewayError } from '../api/errors.ts';
 import type { EdgeFormat } from '../api/edge.ts';
+import { openAIEdge } from '../api/openai/index.ts';
 import type { RequestContext } from './context.ts';
 
 export function baseHeaders(ctx: RequestContext): Record<string, string> {
@@ -42,15 +43,68 @@ export async function sendResult(ctx: RequestContext, res: ServerResponse, extra
     'x-accel-buffering': 'no',
   });
   res.flushHeaders();
-  const events = ctx.edge.renderStream(req, result.stream, clientModel);
+  await relayEvents(ctx, res, ctx.edge.renderStream(req, result.stream, clientModel));
+}
+
+/** Above this many characters a batch is written at once rather than at the end of the tick. */
+const MAX_BATCH_CHARS = 16 * 1024;
+
+/**
+ * Writes the rendered events, honouring backpressure. Events rendered in the same tick (an
+ * upstream burst arrives as one body piece holding many) are joined and leave in one res.write,
+ * so one chunked-encoding frame and one syscall instead of one per event; the batch is flushed
+ * once the microtasks relaying the rest of the piece have run (process.nextTick), so a lone event
+ * waits for nothing else.
+ */
+async function relayEvents(ctx: RequestContext, res: ServerResponse, events: AsyncIterable<string>): Promise<void> {
+  let pending = '';
+  let scheduled = false;
+  let full = false;
+  const flush = () => {
+    scheduled = false;
+    if (pending === '' || res.destroyed) return;
+    if (!res.write(pending)) full = true;
+    pending = '';
+  };
   try {
     for await (const text of events) {
       if (res.destroyed) break;
-      if (!res.write(text)) await Promise.race([once(res, 'drain'), once(res, 'close')]);
+      pending += text;
+      if (pending.length >= MAX_BATCH_CHARS) flush();
+      else if (!scheduled) {
+        scheduled = true;
+        process.nextTick(flush);
+      }
+      if (full) {
+        full = false;
+        await Promise.race([once(res, 'drain'), once(res, 'close')]);
+      }
     }
   } catch (err) {
+    flush();
     if (!res.destroyed && !ctx.signal.aborted) res.write(ctx.edge.renderStreamError(err instanceof GatewayError ? err : toGatewayError(err)));
   } finally {
+    flush();
     if (!res.destroyed) res.end();
   }
+}
+
+/** 405 with Allow for a path that exists under other methods; drains the request body. */
+function sendMethodNotAllowed(req: IncomingMessage, res: ServerResponse, path: string, methods: readonly string[]): void {
+  const allow = [...new Set(methods)].join(', ');
+  req.resume();
+  sendError(res, openAIEdge, new GatewayError('method_not_allowed', `${req.method} is not allowed on ${path}; use ${allow}.`, { code: 'method_not_allowed', headers: { allow } }));
+}
+
+/**
+ * The route of a table for a path and the request's method. When the path exists under other
+ * methods only, answers 405 itself ('answered'); 'none' when no route has the path.
+ */
+export function selectRoute<R extends { method: string; pattern: RegExp }>(routes: readonly R[], req: IncomingMessage, res: ServerResponse, routePath: string, shownPath: string): R | 'none' | 'answered' {
+  const forPath = routes.filter((r) => r.pattern.test(routePath));
+  if (forPath.length === 0) return 'none';
+  const route = forPath.find((r) => r.method === req.method);
+  if (route) return route;
+  sendMethodNotAllowed(req, res, shownPath, forPath.map((r) => r.method));
+  return 'answered';
 }

@@ -5,6 +5,7 @@
 
 import { TENANCY_MIGRATIONS } from './tenancy/migrations.ts';
 import { FINOPS_MIGRATIONS } from './finops/migrations.ts';
+import { BATCH_MIGRATIONS } from './batch/migrations.ts';
 
 export interface Migration {
   version: number;
@@ -24,4 +25,5 @@ export const MIGRATIONS: Migration[] = [
   },
   ...TENANCY_MIGRATIONS,
   ...FINOPS_MIGRATIONS,
+  ...BATCH_MIGRATIONS,
 ];

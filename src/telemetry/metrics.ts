@@ -95,6 +95,13 @@ export class GatewayMetrics {
     registers: [this.registry],
   });
 
+  readonly batchItems = new Counter({
+    name: 'switchyard_batch_items_total',
+    help: 'Batch request attempts by outcome: succeeded, failed (to the dead-letter queue), retried.',
+    labelNames: ['outcome'] as const,
+    registers: [this.registry],
+  });
+
   constructor() {
     collectDefaultMetrics({ register: this.registry, prefix: 'switchyard_process_' });
   }

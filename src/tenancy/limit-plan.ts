@@ -41,20 +41,42 @@ export function tokenReservation(req: CanonicalRequest, defaultCompletionReserve
   return { prompt, total: prompt + perChoice * (req.params.n ?? 1), explicitMax };
 }
 
-function scopesOf(identity: Identity): { scope: Scope; limits: LimitFields }[] {
-  const { key, team } = identity;
-  const out: { scope: Scope; limits: LimitFields }[] = [{ scope: { kind: 'key', id: key.id, label: key.name ? `key '${key.name}' (${key.id})` : `key ${key.id}` }, limits: key }];
-  if (team) out.push({ scope: { kind: 'team', id: team.id, label: `team '${team.name}'` }, limits: team });
-  return out;
+interface ScopePlan {
+  scope: Scope;
+  limits: LimitFields;
+  rpmKey: string;
+  tpmKey: string;
+  concurrentKey: string;
+}
+
+/**
+ * Scopes and counter keys depend only on the identity, so they are built once per identity rather
+ * than on every request (an identity is replaced, not changed, when its key or team changes).
+ */
+const scopePlans = new WeakMap<Identity, ScopePlan[]>();
+
+function scopePlan(scope: Scope, limits: LimitFields): ScopePlan {
+  const base = `rl:${scope.kind}:${scope.id}`;
+  return { scope, limits, rpmKey: `${base}:rpm`, tpmKey: `${base}:tpm`, concurrentKey: `${base}:concurrent` };
+}
+
+function scopesOf(identity: Identity): ScopePlan[] {
+  let plans = scopePlans.get(identity);
+  if (!plans) {
+    const { key, team } = identity;
+    plans = [scopePlan({ kind: 'key', id: key.id, label: key.name ? `key '${key.name}' (${key.id})` : `key ${key.id}` }, key)];
+    if (team) plans.push(scopePlan({ kind: 'team', id: team.id, label: `team '${team.name}'` }, team));
+    scopePlans.set(identity, plans);
+  }
+  return plans;
 }
 
 /** The checks for one request, key scope first. Throws a 429 for a request no window could ever admit. */
 export function planChecks(identity: Identity, req: CanonicalRequest, options: PlanOptions): PlannedCheck[] {
   const reservation = tokenReservation(req, options.defaultCompletionReserve);
   const checks: PlannedCheck[] = [];
-  for (const { scope, limits } of scopesOf(identity)) {
-    const base = `rl:${scope.kind}:${scope.id}`;
-    if (limits.rpm !== null) checks.push({ key: `${base}:rpm`, limit: limits.rpm, amount: 1, windowMs: MINUTE_MS, dimension: 'requests', scope });
+  for (const { scope, limits, rpmKey, tpmKey, concurrentKey } of scopesOf(identity)) {
+    if (limits.rpm !== null) checks.push({ key: rpmKey, limit: limits.rpm, amount: 1, windowMs: MINUTE_MS, dimension: 'requests', scope });
     if (limits.tpm !== null) {
       let amount = reservation.total;
       if (amount > limits.tpm) {
@@ -63,10 +85,10 @@ export function planChecks(identity: Identity, req: CanonicalRequest, options: P
         if (reservation.explicitMax || reservation.prompt > limits.tpm) throw tooLarge(scope, limits.tpm, reservation.total);
         amount = limits.tpm;
       }
-      checks.push({ key: `${base}:tpm`, limit: limits.tpm, amount, windowMs: MINUTE_MS, dimension: 'tokens', scope });
+      checks.push({ key: tpmKey, limit: limits.tpm, amount, windowMs: MINUTE_MS, dimension: 'tokens', scope });
     }
     if (limits.maxConcurrent !== null) {
-      checks.push({ key: `${base}:concurrent`, limit: limits.maxConcurrent, amount: 1, ttlMs: options.concurrencyTtlMs, dimension: 'concurrency', scope });
+      checks.push({ key: concurrentKey, limit: limits.maxConcurrent, amount: 1, ttlMs: options.concurrencyTtlMs, dimension: 'concurrency', scope });
     }
   }
   return checks;

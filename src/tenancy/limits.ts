@@ -3,10 +3,11 @@
 // request ends, however it ends: tokens to the real usage, concurrency slots released. Nothing
 // needs calling on completion; `drain()` waits for settlements still in flight (shutdown, tests).
 
-import type { CanonicalChunk, CanonicalStream, Usage } from '../api/canonical.ts';
+import type { Usage } from '../api/canonical.ts';
 import { GatewayError } from '../api/errors.ts';
 import { estimatePromptTokens } from '../providers/estimate.ts';
 import type { RequestContext, Stage } from '../server/context.ts';
+import { onStreamEnd, streamStarted } from '../server/stream-end.ts';
 import type { CounterStore } from '../store/counters/types.ts';
 import { assertModelAllowed, type KeysService } from './keys.ts';
 import { planChecks, type PlannedCheck } from './limit-plan.ts';
@@ -80,7 +81,7 @@ export class RateLimiter {
     // over) must still give its slot back. A stream being read settles in its own finally, with
     // the tokens it relayed.
     const onAbort = () => {
-      if (!lease.streaming) lease.settle(estimatePromptTokens(req));
+      if (!streamStarted(ctx)) lease.settle(estimatePromptTokens(req));
     };
     ctx.signal.addEventListener('abort', onAbort, { once: true });
     lease.onSettled = () => ctx.signal.removeEventListener('abort', onAbort);
@@ -96,7 +97,8 @@ export class RateLimiter {
       lease.settle(out ? totalTokens(out.response.usage) : 0);
       return;
     }
-    ctx.result = { type: 'stream', stream: settlingStream(ctx, out.stream, lease) };
+    // A stream cut short (error, client gone) is charged for what it produced so far.
+    onStreamEnd(ctx, ({ usage, relayed }) => lease.settle(usage ? totalTokens(usage) : estimatePromptTokens(req) + relayed));
   }
 
   private track(p: Promise<void>): void {
@@ -109,8 +111,6 @@ export class RateLimiter {
 /** One request's hold on its counters; settles exactly once. */
 class Lease {
   private settled = false;
-  /** Set once the response stream is being read; from then on its end settles the lease. */
-  streaming = false;
   onSettled?: () => void;
 
   constructor(
@@ -139,22 +139,6 @@ class Lease {
     });
     // Issued together: the Redis store pipelines them into one round trip.
     if (writes.length > 0) this.track(Promise.all(writes).then(() => {}));
-  }
-}
-
-async function* settlingStream(ctx: RequestContext, stream: CanonicalStream, lease: Lease): AsyncGenerator<CanonicalChunk> {
-  let usage: Usage | undefined;
-  let relayed = 0;
-  lease.streaming = true;
-  try {
-    for await (const chunk of stream) {
-      if (chunk.type === 'usage') usage = chunk.usage;
-      else if (chunk.type === 'delta' && (chunk.text || chunk.tool_calls)) relayed += 1;
-      yield chunk;
-    }
-  } finally {
-    // A stream cut short (error, client gone) is charged for what it produced so far.
-    lease.settle(usage ? totalTokens(usage) : estimatePromptTokens(ctx.request!) + relayed);
   }
 }
 

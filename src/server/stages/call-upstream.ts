@@ -15,6 +15,7 @@ import type { RoutingRequest } from '../../routing/types.ts';
 import type { GatewayMetrics } from '../../telemetry/metrics.ts';
 import type { RequestContext, Stage } from '../context.ts';
 import { backoffMs, retryAfterMs, sleep } from './backoff.ts';
+import { observeStream, onStreamEnd } from '../stream-end.ts';
 
 const DEFAULT_OUTPUT_TOKENS = 256;
 
@@ -30,14 +31,21 @@ function routingRequest(pool: ModelPool, req: CanonicalRequest, sessionHeader: s
   };
 }
 
+/** A stream read up to its first token, and the rest still to read. */
+interface PrimedStream {
+  buffered: CanonicalChunk[];
+  rest: AsyncIterator<CanonicalChunk>;
+  finished: boolean;
+}
+
 /** Reads a stream up to its first token, so failures before it can still be retried elsewhere. */
-async function primeStream(stream: CanonicalStream): Promise<CanonicalStream> {
-  const iterator = stream[Symbol.asyncIterator]();
+async function primeStream(stream: CanonicalStream): Promise<PrimedStream> {
+  const rest = stream[Symbol.asyncIterator]();
   const buffered: CanonicalChunk[] = [];
   let finished = false;
   try {
     for (;;) {
-      const next = await iterator.next();
+      const next = await rest.next();
       if (next.done) {
         finished = true;
         break;
@@ -47,47 +55,34 @@ async function primeStream(stream: CanonicalStream): Promise<CanonicalStream> {
       if (c.type === 'usage' || (c.type === 'delta' && (c.text || c.tool_calls || c.finish_reason))) break;
     }
   } catch (err) {
-    await iterator.return?.();
+    await rest.return?.();
     throw err;
   }
-  return (async function* () {
-    try {
-      yield* buffered;
-      if (finished) return;
-      for (;;) {
-        const next = await iterator.next();
-        if (next.done) return;
-        yield next.value;
-      }
-    } finally {
-      await iterator.return?.();
-    }
-  })();
+  return { buffered, rest, finished };
 }
 
-async function* settleStream(stream: CanonicalStream, ctx: RequestContext, pool: ModelPool, d: Deployment, ticket: WorkTicket, startedAt: number): AsyncGenerator<CanonicalChunk> {
-  try {
-    yield* stream;
-    d.breaker.onSuccess(Date.now());
-  } catch (err) {
-    if (ctx.signal.aborted) d.breaker.onCancelled(Date.now());
-    else d.breaker.onFailure(Date.now());
-    throw err;
-  } finally {
-    d.end(ticket);
-    pool.recordServiceTime(performance.now() - startedAt);
-  }
-}
-
-function settle(result: UpstreamResult, ctx: RequestContext, pool: ModelPool, d: Deployment, ticket: WorkTicket, startedAt: number): UpstreamResult {
+function settleJson(result: UpstreamResult, pool: ModelPool, d: Deployment, ticket: WorkTicket, startedAt: number): UpstreamResult {
   d.firstToken(ticket, performance.now() - startedAt);
-  if (result.type === 'json') {
-    d.breaker.onSuccess(Date.now());
+  d.breaker.onSuccess(Date.now());
+  d.end(ticket);
+  pool.recordServiceTime(performance.now() - startedAt);
+  return result;
+}
+
+/** The stream is handed on; the deployment's slot and breaker are settled when it ends. */
+function settleStream(primed: PrimedStream, ctx: RequestContext, pool: ModelPool, d: Deployment, ticket: WorkTicket, startedAt: number): UpstreamResult {
+  d.firstToken(ticket, performance.now() - startedAt);
+  onStreamEnd(ctx, (outcome) => {
+    if (outcome.completed) d.breaker.onSuccess(Date.now());
+    else if (outcome.failed) {
+      if (ctx.signal.aborted) d.breaker.onCancelled(Date.now());
+      else d.breaker.onFailure(Date.now());
+    }
     d.end(ticket);
     pool.recordServiceTime(performance.now() - startedAt);
-    return result;
-  }
-  return { type: 'stream', stream: settleStream(result.stream, ctx, pool, d, ticket, startedAt) };
+  });
+  // The only wrapper of the stream on its way to the client; later stages add observers, not layers.
+  return { type: 'stream', stream: observeStream(ctx, primed.buffered, primed.rest, primed.finished) };
 }
 
 async function callPool(ctx: RequestContext, pool: ModelPool, metrics: GatewayMetrics): Promise<UpstreamResult> {
@@ -113,9 +108,9 @@ async function callPool(ctx: RequestContext, pool: ModelPool, metrics: GatewayMe
     const ticket = d.begin(routing.estimatedPromptTokens, routing.expectedOutputTokens);
     const startedAt = performance.now();
     try {
-      let result = await callUpstream(d, req, ctx.signal);
-      if (result.type === 'stream') result = { type: 'stream', stream: await primeStream(result.stream) };
-      return settle(result, ctx, pool, d, ticket, startedAt);
+      const result = await callUpstream(d, req, ctx.signal);
+      if (result.type === 'json') return settleJson(result, pool, d, ticket, startedAt);
+      return settleStream(await primeStream(result.stream), ctx, pool, d, ticket, startedAt);
     } catch (err) {
       d.end(ticket);
       const error = toGatewayError(err);

@@ -1,7 +1,8 @@
 // The usage ledger over the portable SqlClient. Writes come only from the UsageRecorder's batches
 // (never one INSERT per request: a per-request write path is what saturates other gateways' DB).
 
-import type { SqlClient, SqlValue } from '../sql.ts';
+import type { SqlClient, SqlExecutor, SqlValue } from '../sql.ts';
+import type { SqlWrite } from '../sqlite-background-writer.ts';
 import type { GroupBy, SpendRow, SpendScope, UsageLedger, UsageRecord } from '../../finops/ports.ts';
 
 const COLUMNS = [
@@ -10,10 +11,29 @@ const COLUMNS = [
   'status', 'error_code', 'latency_ms', 'ttft_ms', 'cost_usd',
 ] as const;
 
-/** Rows per INSERT statement: 17 columns x 400 stays far below SQLite's and PostgreSQL's parameter caps. */
-const ROWS_PER_STATEMENT = 400;
+/**
+ * Rows per INSERT statement, largest first: a batch is cut greedily into these sizes, so only five
+ * statement texts exist and each is prepared once (any batch size would otherwise mean a new
+ * statement to compile). 17 columns x 400 stays far below SQLite's and PostgreSQL's parameter caps.
+ */
+const STATEMENT_ROWS = [400, 100, 25, 5, 1] as const;
 
 const ROW_PLACEHOLDER = `(${COLUMNS.map(() => '?').join(', ')})`;
+const INSERTS = new Map(
+  STATEMENT_ROWS.map((rows) => [rows, `INSERT INTO usage_records (${COLUMNS.join(', ')}) VALUES ${Array(rows).fill(ROW_PLACEHOLDER).join(', ')} ON CONFLICT (id) DO NOTHING`]),
+);
+
+function insertStatements(records: readonly UsageRecord[]): SqlWrite[] {
+  const writes: SqlWrite[] = [];
+  let i = 0;
+  for (const rows of STATEMENT_ROWS) {
+    for (; records.length - i >= rows; i += rows) writes.push({ sql: INSERTS.get(rows)!, params: records.slice(i, i + rows).flatMap(values) });
+  }
+  return writes;
+}
+
+/** Runs writes in one transaction elsewhere than the event loop (SQLite's writer thread). */
+export type BackgroundTransaction = (writes: readonly SqlWrite[]) => Promise<void>;
 
 function values(r: UsageRecord): SqlValue[] {
   return [
@@ -64,20 +84,25 @@ function toSpendRow(r: TotalsRow, groupBy: GroupBy): SpendRow {
   };
 }
 
+/**
+ * Writes usage records inside the caller's transaction, so a record can commit atomically with
+ * the state it accounts for (a batch item's result). Ids are idempotent: a re-written record is skipped.
+ */
+export async function insertUsageRecords(tx: SqlExecutor, records: readonly UsageRecord[]): Promise<void> {
+  for (const w of insertStatements(records)) await tx.run(w.sql, w.params);
+}
+
 export class SqlUsageLedger implements UsageLedger {
-  constructor(private readonly sql: SqlClient) {}
+  constructor(
+    private readonly sql: SqlClient,
+    /** When given (SQLite on a file), batches are written there; reads stay on `sql`. */
+    private readonly background?: BackgroundTransaction,
+  ) {}
 
   async insertBatch(records: readonly UsageRecord[]): Promise<void> {
     if (records.length === 0) return;
-    await this.sql.transaction(async (tx) => {
-      for (let i = 0; i < records.length; i += ROWS_PER_STATEMENT) {
-        const chunk = records.slice(i, i + ROWS_PER_STATEMENT);
-        const statement =
-          `INSERT INTO usage_records (${COLUMNS.join(', ')}) VALUES ${chunk.map(() => ROW_PLACEHOLDER).join(', ')} ` +
-          'ON CONFLICT (id) DO NOTHING';
-        await tx.run(statement, chunk.flatMap(values));
-      }
-    });
+    if (this.background) return this.background(insertStatements(records));
+    await this.sql.transaction((tx) => insertUsageRecords(tx, records));
   }
 
   async spendReport(fromMs: number, toMs: number, groupBy: GroupBy): Promise<SpendRow[]> {

@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { CanonicalChunk, CanonicalRequest, Usage } from '../../../src/api/canonical.ts';
 import type { RequestContext } from '../../../src/server/context.ts';
+import { observeStream } from '../../../src/server/stream-end.ts';
 import { openStore, type OpenedStore } from '../../../src/store/open.ts';
 import { SqlTenancyStore } from '../../../src/store/tenancy/sql-tenancy-store.ts';
 import type { Principal } from '../../../src/tenancy/principal.ts';
@@ -80,7 +81,8 @@ export function streamAnswer(ctx: RequestContext, options: { deltas: number; usa
       if (options.failAfter) throw new Error('upstream dropped');
       if (options.usage) yield { type: 'usage', usage: options.usage };
     }
-    ctx.result = { type: 'stream', stream: chunks() };
+    // As the routing stage does: the one observed wrapper whose end runs the stages' observers.
+    ctx.result = { type: 'stream', stream: observeStream(ctx, [], chunks(), false) };
   };
 }
 

@@ -1,0 +1,123 @@
+// Runs one batch item through the same pipeline as interactive requests (the owner's limits,
+// budgets, routing, retries across replicas), at batch priority, and turns what happened into an
+// ItemOutcome: done, try again later, or dead. Usage records are captured, not queued, so they
+// commit with the outcome.
+
+import { performance } from 'node:perf_hooks';
+import type { EndpointKind } from '../api/canonical.ts';
+import { toGatewayError, type GatewayError } from '../api/errors.ts';
+import { openAIEdge } from '../api/openai/index.ts';
+import type { UsageRecord } from '../finops/ports.ts';
+import type { RequestContext } from '../server/context.ts';
+import { newDeadLetterId } from './ids.ts';
+import { ownerPrincipal } from './ingest.ts';
+import type { Attempt, BatchRecord, ClaimedItem, ItemOutcome } from './types.ts';
+
+const KIND: Record<string, EndpointKind> = {
+  '/v1/chat/completions': 'chat',
+  '/v1/completions': 'completion',
+  '/v1/embeddings': 'embedding',
+};
+
+/** The lowest priority: batch work waits behind every interactive request in the admission queue. */
+const BATCH_PRIORITY_HEADER = { 'x-switchyard-priority': 'batch', 'content-type': 'application/json' };
+
+export interface ExecutorOptions {
+  pipeline: (ctx: RequestContext) => Promise<void>;
+  maxAttempts: number;
+  backoffBaseMs: number;
+  backoffMaxMs: number;
+  random?: () => number;
+}
+
+/** Worth trying again later: overload, rate limits (not budgets), upstream and gateway failures. */
+export function isRetryable(e: GatewayError): boolean {
+  if (e.code === 'budget_exceeded' || e.code === 'client_disconnected') return false;
+  return e.status === 408 || e.status === 429 || e.status >= 500;
+}
+
+export function backoffMs(attempt: number, options: Pick<ExecutorOptions, 'backoffBaseMs' | 'backoffMaxMs'>, random: () => number): number {
+  const ideal = Math.min(options.backoffMaxMs, options.backoffBaseMs * 2 ** Math.max(0, attempt - 1));
+  return Math.round(ideal * (0.5 + 0.5 * random()));
+}
+
+export class BatchExecutor {
+  private readonly random: () => number;
+
+  constructor(private readonly options: ExecutorOptions) {
+    this.random = options.random ?? Math.random;
+  }
+
+  async execute(item: ClaimedItem, batch: BatchRecord, signal: AbortSignal): Promise<ItemOutcome> {
+    const ledger: UsageRecord[] = [];
+    const ctx: RequestContext = {
+      edge: openAIEdge,
+      kind: KIND[batch.endpoint],
+      endpoint: batch.endpoint,
+      headers: BATCH_PRIORITY_HEADER,
+      rawBody: Buffer.from(item.body),
+      requestId: item.id,
+      signal,
+      startedAt: performance.now(),
+      attempts: 0,
+      principal: ownerPrincipal(batch),
+      recordUsage: (r) => ledger.push(r),
+    };
+    const base = { itemId: item.id, batchId: item.batchId, leaseToken: item.leaseToken, requestId: item.id, ledger };
+    try {
+      await this.options.pipeline(ctx);
+      const result = ctx.result!;
+      if (result.type !== 'json') throw new Error('batch requests never stream');
+      const response = result.response;
+      const body = JSON.stringify(openAIEdge.renderResponse(ctx.request!, response, ctx.request!.model));
+      const usage = response.usage;
+      const attempt: Attempt = { at: Date.now(), statusCode: 200, code: null, message: null, deployment: ctx.deployment?.id ?? null };
+      return {
+        ...base,
+        state: 'succeeded',
+        statusCode: 200,
+        response: body,
+        errorCode: null,
+        errorMessage: null,
+        usage: usage ? { prompt: usage.prompt_tokens, cached: usage.cached_tokens ?? 0, completion: usage.completion_tokens } : null,
+        history: [...item.history, attempt],
+      };
+    } catch (err) {
+      const e = toGatewayError(err);
+      const attempt: Attempt = { at: Date.now(), statusCode: e.status, code: e.code ?? e.kind, message: e.message, deployment: ctx.deployment?.id ?? null };
+      const history = [...item.history, attempt];
+      const failure = { ...base, statusCode: e.status, errorCode: e.code ?? e.kind, errorMessage: e.message, usage: null, history };
+      if (signal.aborted) {
+        // Shutting down: not the request's fault. Requeue it without waiting.
+        return { ...failure, state: 'queued', nextAttemptMs: Date.now(), response: null, history: item.history };
+      }
+      if (isRetryable(e) && item.attempts < this.options.maxAttempts) {
+        const retryAfterS = Number(e.headers?.['retry-after']);
+        const wait = Math.max(backoffMs(item.attempts, this.options, this.random), Number.isFinite(retryAfterS) ? retryAfterS * 1000 : 0);
+        return { ...failure, state: 'queued', nextAttemptMs: Date.now() + wait, response: null };
+      }
+      return {
+        ...failure,
+        state: 'failed',
+        response: JSON.stringify(openAIEdge.renderError(e)),
+        deadLetter: {
+          id: newDeadLetterId(),
+          kind: 'batch_item',
+          batchId: item.batchId,
+          itemId: item.id,
+          customId: item.customId,
+          model: item.model,
+          webhook: null,
+          ownerKeyId: batch.owner.keyId,
+          errorCode: e.code ?? e.kind,
+          errorMessage: isRetryable(e) ? `Gave up after ${item.attempts} attempts: ${e.message}` : e.message,
+          statusCode: e.status,
+          attempts: item.attempts,
+          history,
+          payload: item.body,
+          createdMs: Date.now(),
+        },
+      };
+    }
+  }
+}

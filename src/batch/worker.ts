@@ -1,0 +1,224 @@
+// The batch worker of one gateway process. It leases ready items per model as far as the model's
+// spare capacity allows, runs them through the pipeline, and writes their outcomes in batches.
+// Housekeeping on a timer: renew its own leases, hand back leases of dead workers, expire overdue
+// batches, ingest batches whose ingester died, and finalize batches whose items have all ended.
+// Every step is a conditional write in the shared store, so any number of replicas can run one.
+
+import { randomUUID } from 'node:crypto';
+import type { ModelRegistry } from '../routing/registry.ts';
+import type { SqlBatchStore } from '../store/batch/batch-store.ts';
+import type { SpareCapacity } from './capacity.ts';
+import type { BatchExecutor } from './executor.ts';
+import { OutcomeWriter } from './outcome-writer.ts';
+import type { BatchRecord, ClaimedItem, ItemOutcome } from './types.ts';
+
+export interface WorkerLogger {
+  info(obj: object, msg?: string): void;
+  warn(obj: object, msg?: string): void;
+  error(obj: object, msg?: string): void;
+}
+
+export interface BatchWorkerOptions {
+  batches: SqlBatchStore;
+  registry: ModelRegistry;
+  executor: BatchExecutor;
+  capacity: SpareCapacity;
+  leaseMs: number;
+  pollIntervalMs: number;
+  ingest(batchId: string, token: string): Promise<void>;
+  finalize(batchId: string, token: string): Promise<boolean>;
+  /** Called with what was written (metrics). */
+  onOutcomes?(outcomes: readonly ItemOutcome[]): void;
+  logger: WorkerLogger;
+}
+
+const HOUSEKEEPING_MS = 1_000;
+const MODEL_SCAN_MS = 1_000;
+const BATCH_CACHE_MAX = 1_000;
+
+export class BatchWorker {
+  private readonly workerId = randomUUID();
+  private claimSeq = 0;
+  /** Claim token → items of that claim still being worked on. */
+  private readonly activeClaims = new Map<string, number>();
+  private readonly inFlightByModel = new Map<string, number>();
+  private readonly batchCache = new Map<string, BatchRecord>();
+  private readonly abort = new AbortController();
+  private readonly writer: OutcomeWriter<ItemOutcome>;
+  private readonly timers: NodeJS.Timeout[] = [];
+  private modelsWithWork: string[] = [];
+  private lastModelScan = 0;
+  private ticking = false;
+  private tickQueued = false;
+  private housekeeping = false;
+  private stopped = false;
+  private inFlight = 0;
+  private idleWaiters: (() => void)[] = [];
+  /** Background tasks (ingest, finalize) running now, by batch id. */
+  private readonly tasks = new Map<string, Promise<unknown>>();
+
+  constructor(private readonly options: BatchWorkerOptions) {
+    this.writer = new OutcomeWriter({
+      write: async (outcomes) => {
+        const written = await options.batches.applyOutcomes(outcomes);
+        options.onOutcomes?.(outcomes.filter((o) => written.has(o.itemId)));
+      },
+      flushIntervalMs: 50,
+      batchSize: 200,
+      onError: (err, count) => options.logger.error({ err: (err as Error).message, count }, 'batch: writing item outcomes failed; their leases will expire and they run again'),
+    });
+  }
+
+  start(): void {
+    const every = (ms: number, fn: () => Promise<unknown>) => {
+      const t = setInterval(() => void fn().catch((err: unknown) => this.options.logger.warn({ err: (err as Error).message }, 'batch worker task failed')), ms);
+      t.unref();
+      this.timers.push(t);
+    };
+    every(this.options.pollIntervalMs, () => this.tick());
+    every(Math.max(250, Math.floor(this.options.leaseMs / 3)), () => this.renewLeases());
+    every(HOUSEKEEPING_MS, () => this.housekeep());
+    void this.housekeep();
+  }
+
+  /** A new batch was created here: ingest it now rather than at the next sweep. */
+  ingestSoon(batchId: string): void {
+    this.runTask(batchId, () => this.ingest(batchId));
+  }
+
+  /** New work is ready (a batch started, items were replayed): look for it now. */
+  wake(): void {
+    this.lastModelScan = 0;
+    this.scheduleTick();
+  }
+
+  private async ingest(batchId: string): Promise<void> {
+    await this.options.ingest(batchId, this.newToken());
+    this.wake();
+  }
+
+  /** Stops claiming, lets in-flight items finish for up to graceMs, then gives back the rest. */
+  async stop(graceMs: number): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    for (const t of this.timers) clearInterval(t);
+    if (this.inFlight > 0) {
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([new Promise<void>((r) => this.idleWaiters.push(r)), new Promise<void>((r) => (timer = setTimeout(r, graceMs)))]);
+      clearTimeout(timer);
+    }
+    this.abort.abort(new Error('gateway shutting down'));
+    await Promise.allSettled([...this.tasks.values()]);
+    await this.writer.close();
+    await this.options.batches.releaseLeases([...this.activeClaims.keys()], Date.now()).catch(() => {});
+  }
+
+  private newToken(): string {
+    this.claimSeq += 1;
+    return `${this.workerId}:${this.claimSeq}`;
+  }
+
+  private runTask(key: string, fn: () => Promise<unknown>): void {
+    if (this.tasks.has(key) || this.stopped) return;
+    const task = fn()
+      .catch((err: unknown) => this.options.logger.error({ err: (err as Error).message, batchId: key }, 'batch task failed'))
+      .finally(() => this.tasks.delete(key));
+    this.tasks.set(key, task);
+  }
+
+  private scheduleTick(): void {
+    if (this.tickQueued) return;
+    this.tickQueued = true;
+    setImmediate(() => {
+      this.tickQueued = false;
+      void this.tick().catch((err: unknown) => this.options.logger.warn({ err: (err as Error).message }, 'batch worker tick failed'));
+    });
+  }
+
+  private async tick(): Promise<void> {
+    if (this.ticking || this.stopped) return;
+    this.ticking = true;
+    try {
+      const now = Date.now();
+      if (now - this.lastModelScan >= MODEL_SCAN_MS) {
+        this.lastModelScan = now;
+        this.modelsWithWork = await this.options.batches.modelsWithWork(this.options.registry.pools.keys(), now);
+      }
+      for (const model of this.modelsWithWork) {
+        const pool = this.options.registry.pools.get(model);
+        if (!pool) continue;
+        const free = this.options.capacity.allowance(pool, now) - (this.inFlightByModel.get(model) ?? 0);
+        if (free <= 0) continue;
+        const token = this.newToken();
+        const items = await this.options.batches.claimItems(model, free, token, now, this.options.leaseMs);
+        if (items.length < free) this.modelsWithWork = this.modelsWithWork.filter((m) => m !== model);
+        if (items.length === 0) continue;
+        this.activeClaims.set(token, items.length);
+        for (const item of items) void this.run(item, token);
+      }
+    } finally {
+      this.ticking = false;
+    }
+  }
+
+  private async batchOf(id: string): Promise<BatchRecord | undefined> {
+    let b = this.batchCache.get(id);
+    if (!b) {
+      b = await this.options.batches.get(id);
+      if (!b) return undefined;
+      if (this.batchCache.size >= BATCH_CACHE_MAX) this.batchCache.clear();
+      this.batchCache.set(id, b);
+    }
+    return b;
+  }
+
+  private async run(item: ClaimedItem, token: string): Promise<void> {
+    this.inFlight += 1;
+    this.inFlightByModel.set(item.model, (this.inFlightByModel.get(item.model) ?? 0) + 1);
+    try {
+      const batch = await this.batchOf(item.batchId);
+      if (batch) this.writer.add(await this.options.executor.execute(item, batch, this.abort.signal));
+    } catch (err) {
+      this.options.logger.error({ err: (err as Error).message, itemId: item.id }, 'batch item failed unexpectedly; its lease will expire and it runs again');
+    } finally {
+      this.inFlight -= 1;
+      this.inFlightByModel.set(item.model, (this.inFlightByModel.get(item.model) ?? 1) - 1);
+      const left = (this.activeClaims.get(token) ?? 1) - 1;
+      if (left <= 0) this.activeClaims.delete(token);
+      else this.activeClaims.set(token, left);
+      if (this.inFlight === 0) for (const wake of this.idleWaiters.splice(0)) wake();
+      this.scheduleTick();
+    }
+  }
+
+  private async renewLeases(): Promise<void> {
+    const tokens = [...this.activeClaims.keys()];
+    if (tokens.length > 0) await this.options.batches.renewLeases(tokens, Date.now() + this.options.leaseMs);
+  }
+
+  private async housekeep(): Promise<void> {
+    if (this.housekeeping || this.stopped) return;
+    this.housekeeping = true;
+    try {
+      const { batches } = this.options;
+      const now = Date.now();
+      const released = await batches.releaseExpiredLeases(now);
+      if (released > 0) {
+        this.options.logger.warn({ released }, 'batch: took over requests whose worker stopped renewing its lease');
+        this.lastModelScan = 0;
+      }
+      await batches.expireOverdue(now);
+      await batches.cancelStragglers(now);
+      await batches.releaseStrandedPending(now);
+      for (const id of await batches.validatingWithExpiredLease(now)) this.runTask(id, () => this.ingest(id));
+      for (const id of await batches.readyToFinalize(now)) {
+        this.runTask(id, async () => {
+          await this.writer.flush();
+          if (await this.options.finalize(id, this.newToken())) this.options.logger.info({ batchId: id }, 'batch finalized');
+        });
+      }
+    } finally {
+      this.housekeeping = false;
+    }
+  }
+}

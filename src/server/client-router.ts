@@ -1,0 +1,84 @@
+// Client-facing API resources outside the inference pipeline (/v1/files, /v1/batches): the
+// capability owns the route table; this authenticates the caller like the pipeline does, reads
+// JSON bodies, and writes JSON or streamed answers in the OpenAI error shape.
+
+import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
+import type { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { openAIEdge } from '../api/openai/index.ts';
+import type { Principal } from '../tenancy/principal.ts';
+import { readJsonBody } from './body.ts';
+import { selectRoute, sendError, sendJson } from './respond.ts';
+
+export interface ClientCall {
+  principal: Principal;
+  params: Record<string, string>;
+  query: Record<string, string>;
+  /** The raw request, for handlers that stream the body (uploads). */
+  request: IncomingMessage;
+  /** The body as JSON (400 when it is not). */
+  json(): Promise<unknown>;
+}
+
+export type ClientReply = { status: number; body: unknown } | { status: number; stream: Readable; headers: Record<string, string> };
+
+export interface ClientRoute {
+  method: 'GET' | 'POST' | 'DELETE';
+  /** Matched against the whole path; named groups become params. */
+  pattern: RegExp;
+  handler(call: ClientCall): Promise<ClientReply>;
+}
+
+export class ClientRouter {
+  private readonly routes: ClientRoute[] = [];
+  private readonly prefixes: string[] = [];
+
+  constructor(
+    private readonly authenticate: (headers: IncomingHttpHeaders) => Promise<Principal>,
+    private readonly maxJsonBytes: number,
+  ) {}
+
+  /** Mounts routes whose paths all start with `prefix` (checked first, so other paths pay one startsWith). */
+  mount(prefix: string, routes: readonly ClientRoute[]): void {
+    this.prefixes.push(prefix);
+    this.routes.push(...routes);
+  }
+
+  /** Whether a path is under a mounted prefix (a cheap check before the async handle()). */
+  owns(path: string): boolean {
+    for (const p of this.prefixes) if (path === p || path.startsWith(`${p}/`)) return true;
+    return false;
+  }
+
+  /** Returns false when no mounted route has this path. */
+  async handle(req: IncomingMessage, res: ServerResponse, path: string, search: string): Promise<boolean> {
+    const route = selectRoute(this.routes, req, res, path, path);
+    if (route === 'none') return false;
+    if (route === 'answered') return true;
+    try {
+      const principal = await this.authenticate(req.headers);
+      const call: ClientCall = {
+        principal,
+        params: { ...(route.pattern.exec(path)?.groups ?? {}) },
+        query: Object.fromEntries(new URLSearchParams(search)),
+        request: req,
+        json: () => readJsonBody(req, this.maxJsonBytes),
+      };
+      const reply = await route.handler(call);
+      if ('body' in reply) {
+        sendJson(res, reply.status, reply.body);
+        return true;
+      }
+      res.writeHead(reply.status, reply.headers);
+      await pipeline(reply.stream, res).catch(() => {
+        // The client went away or the source failed mid-way: the connection is already cut.
+        res.destroy();
+      });
+    } catch (err) {
+      if (!req.readableEnded) req.resume();
+      if (!res.headersSent) sendError(res, openAIEdge, err);
+      else res.destroy();
+    }
+    return true;
+  }
+}
