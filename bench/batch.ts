@@ -11,8 +11,11 @@
 //   request is attributed to the phase it was sent in (baseline, upload, the batch's statuses, after).
 // - The gateway is the real `switchyard serve` process with a SQLite store in a temp data dir;
 //   its RSS is read from /proc every 500 ms.
-// - Then a tuning sweep: smaller batches with batch.max_in_flight_per_deployment at 1, 2, 4, each
-//   on a fresh gateway with its own baseline, to show what the TTFT goal costs in throughput.
+// - After BESIDE_S seconds in progress the interactive load pauses (the batch has the replicas to
+//   itself, so the gateway's higher no-interactive ceiling applies) and comes back when RESUME_AT of
+//   the items are done: items/s under both ceilings, and what the switch back costs interactive TTFT.
+// - Then a tuning sweep: smaller batches with batch.max_in_flight_per_deployment_with_interactive at
+//   1, 2, 4, each on a fresh gateway with its own baseline, to show what the TTFT goal costs in throughput.
 // Full-size runs (no size overrides) write docs/BENCHMARKS.md section `batch`; BENCH_WRITE=1 forces it.
 
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -24,7 +27,7 @@ import { writeBatchInput, type BatchShape } from './batch/input.ts';
 import type { InteractiveShape } from './batch/interactive.ts';
 import { secondsIn, throughput } from './batch/progress.ts';
 import { engineModelTable, headlineTable, hostTable, p99ByMinute, sweepTable, ttftStats, ttftTable, type SweepRow, type TtftStats } from './batch/report.ts';
-import { activeGateway, runScenario, type ScenarioOptions } from './batch/scenario.ts';
+import { activeGateway, ALONE, itemsPerSecondIn, RESUMED, runScenario, type ScenarioOptions } from './batch/scenario.ts';
 import { writeSection } from './lib/report.ts';
 import { SimFleet } from './routing/fleet.ts';
 
@@ -34,12 +37,26 @@ const OVERRIDES = Object.keys(process.env).filter((k) => k.startsWith('BENCH_') 
 const MODEL = 'sim-llama-3.1-8b';
 const PROFILE = 'h100-llama-3.1-8b';
 const REPLICAS = 4;
-const DEFAULT_CAP = 8; // batch.max_in_flight_per_deployment's default (src/batch/config.ts)
+// Defaults of batch.max_in_flight_per_deployment and ..._with_interactive (src/batch/config.ts).
+const DEFAULT_CAP = 8;
+const DEFAULT_CAP_WITH_INTERACTIVE = 2;
 const SEED = env('BENCH_SEED', 42);
 const TIME_SCALE = env('BENCH_TIME_SCALE', 1);
 const POLICY = process.env.BENCH_POLICY ?? 'scheduler';
-/** Unset: the gateway's default; set to try other caps in the main run. */
-const MAX_IN_FLIGHT = process.env.BENCH_BATCH_MAX_IN_FLIGHT === undefined ? undefined : Number(process.env.BENCH_BATCH_MAX_IN_FLIGHT);
+/** Unset: the gateway's defaults; set to try other caps in the main run. */
+const MAIN_BATCH_CONFIG: Record<string, number> = {
+  ...(process.env.BENCH_BATCH_MAX_IN_FLIGHT === undefined ? {} : { max_in_flight_per_deployment: Number(process.env.BENCH_BATCH_MAX_IN_FLIGHT) }),
+  ...(process.env.BENCH_BATCH_MAX_IN_FLIGHT_WITH_INTERACTIVE === undefined
+    ? {}
+    : { max_in_flight_per_deployment_with_interactive: Number(process.env.BENCH_BATCH_MAX_IN_FLIGHT_WITH_INTERACTIVE) }),
+};
+const CAP = MAIN_BATCH_CONFIG.max_in_flight_per_deployment ?? DEFAULT_CAP;
+const CAP_WITH_INTERACTIVE = Math.min(CAP, MAIN_BATCH_CONFIG.max_in_flight_per_deployment_with_interactive ?? DEFAULT_CAP_WITH_INTERACTIVE);
+/** Seconds in progress beside interactive traffic before the break, and the share of items done when it ends. */
+const BESIDE_S = env('BENCH_BESIDE_S', 180);
+const RESUME_AT = env('BENCH_RESUME_AT', 0.85);
+/** TTFT right after the interactive load comes back is reported over this window. */
+const RESUME_WINDOW_S = 10;
 const BATCH: BatchShape = { lines: env('BENCH_BATCH_LINES', 100_000), promptTokens: [100, 300], maxTokens: [16, 32] };
 const INTERACTIVE: InteractiveShape = { rps: env('BENCH_INTERACTIVE_RPS', 15), promptTokens: [200, 600], maxTokens: 64 };
 const WARMUP_S = env('BENCH_WARMUP_S', 10);
@@ -68,7 +85,7 @@ log(`wrote ${BATCH.lines} lines (${(inputBytes / MB).toFixed(1)} MB) in ${((perf
 
 // The engines' share, in virtual time, before any process starts (CPU-bound, ~20 s).
 const ENGINE_MODEL_S = 3600;
-const engineRows = [...new Set([0, 1, 2, 3, 4, 6, DEFAULT_CAP, MAX_IN_FLIGHT ?? DEFAULT_CAP, ...SWEEP_CAPS])]
+const engineRows = [...new Set([0, 1, 2, 3, 4, 6, CAP, CAP_WITH_INTERACTIVE, ...SWEEP_CAPS])]
   .sort((a, b) => a - b)
   .map((k) => engineModel(PROFILE, REPLICAS, INTERACTIVE, BATCH, k, ENGINE_MODEL_S, SEED));
 const engineChange = (k: number) => {
@@ -85,7 +102,7 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     void Promise.allSettled([activeGateway?.stop(), fleet.stop()]).then(() => process.exit(130));
   });
 }
-const common: Omit<ScenarioOptions, 'label' | 'maxInFlight' | 'input' | 'baselineS' | 'afterS' | 'dataDir' | 'checkOutput'> = {
+const common: Omit<ScenarioOptions, 'label' | 'batchConfig' | 'input' | 'baselineS' | 'afterS' | 'dataDir' | 'checkOutput'> = {
   fleet,
   model: MODEL,
   policy: POLICY,
@@ -100,7 +117,8 @@ try {
   const main = await runScenario({
     ...common,
     label: 'main',
-    maxInFlight: MAX_IN_FLIGHT,
+    batchConfig: MAIN_BATCH_CONFIG,
+    interactiveBreak: { besideS: BESIDE_S, resumeAtFraction: RESUME_AT },
     input: { path: inputPath, lines: BATCH.lines },
     baselineS: BASELINE_S,
     afterS: AFTER_S,
@@ -114,7 +132,7 @@ try {
     const r = await runScenario({
       ...common,
       label: `sweep cap ${cap}`,
-      maxInFlight: cap,
+      batchConfig: { max_in_flight_per_deployment_with_interactive: cap },
       input: { path: sweepPath, lines: SWEEP_LINES },
       warmupS: 5,
       baselineS: SWEEP_BASELINE_S,
@@ -138,17 +156,21 @@ try {
   const tp = throughput(polls);
   const baseline = ttftStats(load.samples, 'baseline (no batch)', ['baseline']);
   const during = ttftStats(load.samples, 'batch in progress', ['in_progress']);
+  const resumedAt = main.resumedAt ?? Infinity;
   const rows: TtftStats[] = [
     baseline,
     ttftStats(load.samples, 'upload of the input file', ['upload']),
     ttftStats(load.samples, 'batch validating (ingest)', ['validating']),
     during,
+    ttftStats(load.samples.filter((x) => x.sentAt < resumedAt + RESUME_WINDOW_S * 1000), `batch in progress, interactive back: first ${RESUME_WINDOW_S} s`, [RESUMED]),
+    ttftStats(load.samples.filter((x) => x.sentAt >= resumedAt + RESUME_WINDOW_S * 1000), 'batch in progress, interactive back: the rest', [RESUMED]),
     ttftStats(load.samples, 'batch finalizing (output file)', ['finalizing']),
     ttftStats(load.samples, `after the batch (${AFTER_S} s)`, ['after']),
   ];
   const head = headlineTable({
     itemsPerSecond: tp.overall,
-    steadyItemsPerSecond: tp.steady,
+    besideItemsPerSecond: itemsPerSecondIn(main.marks, 'in_progress'),
+    aloneItemsPerSecond: itemsPerSecondIn(main.marks, ALONE),
     totalSeconds: main.totalSeconds,
     uploadSeconds: main.uploadSeconds,
     validatingSeconds: secondsIn(polls, 'validating'),
@@ -160,14 +182,15 @@ try {
     output,
     lines: BATCH.lines,
   });
-  const cap = MAX_IN_FLIGHT ?? DEFAULT_CAP;
   const c = main.concurrency.stats('in_progress');
+  const alone = main.concurrency.stats(ALONE);
   const cb = main.concurrency.stats('baseline');
   const lagP99 = [...load.samples].map((s) => s.sendLagMs).sort((a, b) => a - b)[Math.floor(load.samples.length * 0.99)] ?? 0;
   const text = [
     `${REPLICAS} simulator replicas (\`${PROFILE}\`, time scale ${TIME_SCALE}: ${TIME_SCALE === 1 ? 'real time' : 'not real time'}), each its own process; one gateway process ` +
       `(\`switchyard serve\`, SQLite store and file directory in a temp data dir, log level warn) with one model over the ${REPLICAS} replicas ` +
-      `(\`provider: openai-compatible, engine: vllm\`, \`routing.policy: ${POLICY}\`), batch settings ${MAX_IN_FLIGHT === undefined ? `at their defaults (max_in_flight_per_deployment ${DEFAULT_CAP}, poll_interval_ms 250)` : `at their defaults except max_in_flight_per_deployment ${MAX_IN_FLIGHT}`}.`,
+      `(\`provider: openai-compatible, engine: vllm\`, \`routing.policy: ${POLICY}\`), batch settings ${Object.keys(MAIN_BATCH_CONFIG).length === 0 ? 'at their defaults' : `at their defaults except ${JSON.stringify(MAIN_BATCH_CONFIG)}`} ` +
+      `(max_in_flight_per_deployment ${CAP} while the model has no interactive traffic, max_in_flight_per_deployment_with_interactive ${CAP_WITH_INTERACTIVE} while it has, interactive_quiet_ms 10000, poll_interval_ms 250).`,
     '',
     `**Batch**: ${BATCH.lines.toLocaleString('en-US')} \`/v1/chat/completions\` lines, random-word prompts of ${BATCH.promptTokens.join('-')} tokens (no shared prefixes), max_tokens ${BATCH.maxTokens.join('-')}; ` +
       `a ${(inputBytes / MB).toFixed(0)} MB JSONL file written to disk, uploaded with the \`openai\` SDK (\`files.create\`, streamed), run with \`batches.create\`, followed with \`batches.retrieve\` every second. ` +
@@ -178,9 +201,9 @@ try {
     '',
     ttftTable(rows, main.gateway),
     '',
-    `Batch items/s by minute of the run: ${tp.perMinute.map((v) => v.toFixed(0)).join(', ')}; interactive TTFT p99 by minute of it (ms): ${p99ByMinute(load.samples, 'in_progress').map((v) => v.toFixed(0)).join(', ')}.` +
-      ` While in progress, batch requests in flight (the gateway's in-flight count minus open interactive requests, sampled every 500 ms from \`/admin/v1/deployments\`): ` +
-      `mean ${c.batchMean.toFixed(1)}, max ${c.batchMax} (cap ${REPLICAS * cap}); per replica (all requests) the busiest had ${c.busiestMean.toFixed(1)} and the least busy ${c.idlestMean.toFixed(1)} in flight on average; some engine reported waiting requests in ${(100 * c.waitingShare).toFixed(0)} % of the samples (baseline: ${(100 * cb.waitingShare).toFixed(0)} %).` +
+    `Batch items/s by minute of the run: ${tp.perMinute.map((v) => v.toFixed(0)).join(', ')}; interactive TTFT p99 by minute beside the batch (ms): ${p99ByMinute(load.samples, 'in_progress').map((v) => v.toFixed(0)).join(', ')}.` +
+      ` Batch requests in flight (the gateway's in-flight count minus open interactive requests, sampled every 500 ms from \`/admin/v1/deployments\`): ` +
+      `without interactive traffic mean ${alone.batchMean.toFixed(1)}, max ${alone.batchMax} (cap ${REPLICAS * CAP}); beside it mean ${c.batchMean.toFixed(1)}, max ${c.batchMax} (cap ${REPLICAS * CAP_WITH_INTERACTIVE}); beside it, per replica (all requests) the busiest had ${c.busiestMean.toFixed(1)} and the least busy ${c.idlestMean.toFixed(1)} in flight on average; some engine reported waiting requests in ${(100 * c.waitingShare).toFixed(0)} % of the samples (baseline: ${(100 * cb.waitingShare).toFixed(0)} %).` +
       (output ? ` Output file: ${(output.bytes / MB).toFixed(0)} MB, ${output.badLines} unparsable lines, ${output.unknownIds} custom_ids not in the input.` : ''),
     '',
     `**Host** (2 cores shared by everything below). CPU is % of one core over the phase; the gateway's event-loop delay p99 and max are its own \`/metrics\` readings over the phase; ` +
@@ -196,7 +219,7 @@ try {
     ...(sweep.length > 0
       ? [
           '',
-          `**Tuning sweep**: \`batch.max_in_flight_per_deployment\` at ${SWEEP_CAPS.join(', ')}, each on a fresh gateway (replicas reset) with the same interactive load: ${SWEEP_BASELINE_S} s of baseline, then a batch of the first ` +
+          `**Tuning sweep**: \`batch.max_in_flight_per_deployment_with_interactive\` at ${SWEEP_CAPS.join(', ')}, each on a fresh gateway (replicas reset) with the same interactive load: ${SWEEP_BASELINE_S} s of baseline, then a batch of the first ` +
             `${SWEEP_LINES.toLocaleString('en-US')} lines of the same file. The last column extrapolates the measured items/s to 100,000 lines.`,
           '',
           sweepTable(sweep),

@@ -61,7 +61,9 @@ export class InteractiveLoad {
     return this.pending.size;
   }
 
+  /** Starts sending, or resumes after pause(). */
   start(): void {
+    if (this.running) return;
     this.running = true;
     let due = performance.now();
     const tick = () => {
@@ -74,6 +76,12 @@ export class InteractiveLoad {
       this.timer = setTimeout(tick, Math.max(0, due - performance.now() - 0.5));
     };
     tick();
+  }
+
+  /** Stops sending for now; requests already sent run on. */
+  pause(): void {
+    this.running = false;
+    clearTimeout(this.timer);
   }
 
   /** Stops sending and waits (up to `drainMs`) for requests still open; later ones are aborted. */

@@ -43,14 +43,11 @@ export function secondsIn(polls: Poll[], status: string): number {
   return s / 1000;
 }
 
-/** Items per second while in progress, overall and over the middle 80 % of the items (no ramp-up or tail). */
-export function throughput(polls: Poll[]): { overall: number; steady: number; perMinute: number[] } {
+/** Items per second while in progress, overall and by minute. */
+export function throughput(polls: Poll[]): { overall: number; perMinute: number[] } {
   const total = polls.at(-1)?.total ?? 0;
   const first = polls.find((p) => p.status === 'in_progress');
   const end = polls.find((p) => first && p.t > first.t && (p.done >= total || p.status !== 'in_progress'));
-  const crossing = (fraction: number) => polls.find((p) => p.done >= fraction * total);
-  const p10 = crossing(0.1);
-  const p90 = crossing(0.9);
   const perMinute: number[] = [];
   if (first && end) {
     for (let from = first.t; from < end.t; from += 60_000) {
@@ -61,7 +58,6 @@ export function throughput(polls: Poll[]): { overall: number; steady: number; pe
   }
   return {
     overall: first && end ? ((end.done - first.done) * 1000) / (end.t - first.t) : NaN,
-    steady: p10 && p90 && p90.t > p10.t ? ((p90.done - p10.done) * 1000) / (p90.t - p10.t) : NaN,
     perMinute,
   };
 }

@@ -2,6 +2,9 @@
 // the end, a baseline without batch work, then one batch uploaded, created and followed to its end,
 // then a tail without batch work again. Every interactive request is tagged with the phase it was
 // sent in; the host, the gateway's own metrics and its view of the deployments are kept per phase.
+// Optionally the interactive load takes a break in the middle of the batch (batch alone on the
+// replicas) and comes back before it ends, to measure both of the gateway's batch ceilings and the
+// switch from one to the other.
 
 import { createReadStream } from 'node:fs';
 import { performance } from 'node:perf_hooks';
@@ -21,8 +24,11 @@ export interface ScenarioOptions {
   fleet: SimFleet;
   model: string;
   policy: string;
-  /** batch.max_in_flight_per_deployment; undefined keeps the gateway's default. */
-  maxInFlight?: number;
+  /** The gateway's `batch:` settings beyond its defaults. */
+  batchConfig: Record<string, number>;
+  /** After `besideS` seconds in progress beside interactive traffic, stop sending interactive
+   *  requests until `resumeAtFraction` of the items are done, then send them again. */
+  interactiveBreak?: { besideS: number; resumeAtFraction: number };
   input: { path: string; lines: number };
   interactive: InteractiveShape;
   /** Interactive requests straight to the replicas (investigation), not through the gateway. */
@@ -50,7 +56,33 @@ export interface ScenarioResult {
   gateway: Map<string, GatewayPhase>;
   concurrency: DeploymentSampler;
   output?: OutputCheck;
+  /** performance.now() when the interactive load came back after its break. */
+  resumedAt?: number;
+  /** Batch progress by scenario phase, one mark per poll. */
+  marks: PhaseMark[];
 }
+
+export interface PhaseMark {
+  t: number;
+  phase: string;
+  done: number;
+}
+
+/** Batch items/s over the polls that fell in `phase`. */
+export function itemsPerSecondIn(marks: PhaseMark[], phase: string): number {
+  let items = 0;
+  let ms = 0;
+  for (let i = 0; i + 1 < marks.length; i++) {
+    if (marks[i].phase !== phase) continue;
+    items += marks[i + 1].done - marks[i].done;
+    ms += marks[i + 1].t - marks[i].t;
+  }
+  return ms > 0 ? (items * 1000) / ms : NaN;
+}
+
+/** Phase names of the interactive break (the batch status otherwise). */
+export const ALONE = 'in_progress, no interactive traffic';
+export const RESUMED = 'in_progress, interactive traffic back';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -70,7 +102,7 @@ export async function runScenario(o: ScenarioOptions): Promise<ScenarioResult> {
           routing: { policy: o.policy },
         },
       ],
-      ...(o.maxInFlight === undefined ? {} : { batch: { max_in_flight_per_deployment: o.maxInFlight } }),
+      ...(Object.keys(o.batchConfig).length === 0 ? {} : { batch: o.batchConfig }),
     },
   });
   activeGateway = gw;
@@ -112,11 +144,34 @@ export async function runScenario(o: ScenarioOptions): Promise<ScenarioResult> {
     const createdAt = performance.now();
     setPhase(created.status);
     let lastLog = performance.now();
+    const marks: PhaseMark[] = [];
+    let inProgressSince: number | undefined;
+    let breakState: 'before' | 'on' | 'over' = 'before';
+    let resumedAt: number | undefined;
     const { polls, batch } = await followBatch(
       client,
       created.id,
       (p) => {
-        setPhase(p.status);
+        let next = p.status;
+        if (p.status === 'in_progress' && o.interactiveBreak) {
+          inProgressSince ??= p.t;
+          if (breakState === 'before' && p.t - inProgressSince >= o.interactiveBreak.besideS * 1000) {
+            load.pause();
+            breakState = 'on';
+          } else if (breakState === 'on' && p.done >= o.interactiveBreak.resumeAtFraction * p.total) {
+            load.start();
+            resumedAt = performance.now();
+            breakState = 'over';
+          }
+          if (breakState === 'on') next = ALONE;
+          else if (breakState === 'over') next = RESUMED;
+        }
+        if (breakState === 'on' && p.status !== 'in_progress') {
+          load.start();
+          breakState = 'over';
+        }
+        setPhase(next);
+        marks.push({ t: p.t, phase: next, done: p.done });
         if (performance.now() - lastLog > 30_000) {
           lastLog = performance.now();
           o.log(`${o.label}: ${p.status} ${p.done}/${p.total}, gateway RSS peak so far ${(monitor.peakRss / 2 ** 20).toFixed(0)} MB`);
@@ -137,7 +192,7 @@ export async function runScenario(o: ScenarioOptions): Promise<ScenarioResult> {
     concurrency.stop();
     closeGatewayPhase(phase);
     await readings;
-    return { options: o, load, polls, batch, uploadSeconds, totalSeconds, monitor, gateway, concurrency, output };
+    return { options: o, load, polls, batch, uploadSeconds, totalSeconds, monitor, gateway, concurrency, output, resumedAt, marks };
   } finally {
     activeGateway = undefined;
     await gw.stop();

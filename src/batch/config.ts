@@ -18,8 +18,14 @@ export const batchSchema = z.strictObject({
   max_lines: positiveInt.default(200_000),
   /** Run batch workers in this process (turn off on replicas that should only serve interactive traffic). */
   workers: z.boolean().default(true),
-  /** Batch requests in flight at once per healthy deployment of a model, at most. */
+  /** Batch requests in flight at once per healthy deployment of a model, at most, while the model
+   *  has no interactive traffic. */
   max_in_flight_per_deployment: positiveInt.default(8),
+  /** The same ceiling while interactive requests are arriving for the model: batch prefills share
+   *  the engine steps interactive requests wait on, so this trades batch speed for interactive TTFT. */
+  max_in_flight_per_deployment_with_interactive: positiveInt.default(2),
+  /** A model counts as free of interactive traffic this long after its last interactive request. */
+  interactive_quiet_ms: durationMs.default(10_000),
   /** Attempts per request before it goes to the dead-letter queue. */
   max_attempts: positiveInt.default(5),
   backoff_base_ms: durationMs.default(1_000),

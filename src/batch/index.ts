@@ -90,7 +90,11 @@ export function createBatch(options: CreateBatchOptions): Batch {
       batches: stores.batches,
       registry: options.registry,
       executor: new BatchExecutor({ pipeline: options.pipeline, maxAttempts: config.max_attempts, backoffBaseMs: config.backoff_base_ms, backoffMaxMs: config.backoff_max_ms }),
-      capacity: new SpareCapacity(config.max_in_flight_per_deployment),
+      capacity: new SpareCapacity({
+        maxPerDeployment: config.max_in_flight_per_deployment,
+        maxPerDeploymentWithInteractive: config.max_in_flight_per_deployment_with_interactive,
+        interactiveQuietMs: config.interactive_quiet_ms,
+      }),
       leaseMs: config.lease_ms,
       pollIntervalMs: config.poll_interval_ms,
       ingest,

@@ -30,6 +30,8 @@ export interface WorkTicket {
   outputTokens: number;
   promptSettled: boolean;
   ended: boolean;
+  /** Sent at the lowest priority (batch work). */
+  lowestPriority: boolean;
 }
 
 export class Deployment implements ReplicaView {
@@ -49,6 +51,8 @@ export class Deployment implements ReplicaView {
   /** Result of the last active health check (true until one fails). */
   healthy = true;
   inFlight = 0;
+  /** Of those, requests at the lowest priority (batch work). */
+  lowestPriorityInFlight = 0;
   inFlightTokens = 0;
   scraped?: ScrapedSignals;
   lastError: string | null = null;
@@ -97,10 +101,11 @@ export class Deployment implements ReplicaView {
   }
 
   /** Credits a dispatched request's work; pass the ticket back to settle it. */
-  begin(promptTokens: number, outputTokens: number): WorkTicket {
+  begin(promptTokens: number, outputTokens: number, lowestPriority = false): WorkTicket {
     this.inFlight += 1;
+    if (lowestPriority) this.lowestPriorityInFlight += 1;
     this.inFlightTokens += promptTokens + outputTokens;
-    return { promptTokens, outputTokens, promptSettled: false, ended: false };
+    return { promptTokens, outputTokens, promptSettled: false, ended: false, lowestPriority };
   }
 
   /** The prompt has been prefilled once the first token arrives; only decode work remains. */
@@ -116,6 +121,7 @@ export class Deployment implements ReplicaView {
     if (ticket.ended) return;
     ticket.ended = true;
     this.inFlight -= 1;
+    if (ticket.lowestPriority) this.lowestPriorityInFlight -= 1;
     this.inFlightTokens -= ticket.outputTokens + (ticket.promptSettled ? 0 : ticket.promptTokens);
     this.onRelease?.();
   }

@@ -7,7 +7,7 @@ import type { AdmissionConfig, RetryConfig } from '../config/schema.ts';
 import type { Deployment } from './deployment.ts';
 import { Ewma } from './ewma.ts';
 import type { RoutingPolicy, RoutingRequest } from './types.ts';
-import { WaitQueue } from './wait-queue.ts';
+import { LOWEST_PRIORITY, WaitQueue } from './wait-queue.ts';
 
 export interface ModelPoolOptions {
   name: string;
@@ -24,6 +24,10 @@ export interface ModelPoolOptions {
 
 type PickResult = { deployment: Deployment } | { full: true } | { none: true };
 
+/** Deployments admissible in turn: available ones (healthy, circuit closed), then not ejected by a
+ *  health check, then any. */
+const TIERS: ((d: Deployment) => boolean)[] = [(d) => d.available, (d) => d.healthy, () => true];
+
 export class ModelPool {
   readonly name: string;
   readonly deployments: Deployment[];
@@ -37,6 +41,13 @@ export class ModelPool {
   private readonly queue = new WaitQueue();
   /** How long a request holds a slot, for predicting queue waits. */
   private readonly serviceMs = new Ewma({ alpha: 0.1 });
+  /** When a request above the lowest priority last asked for a deployment (epoch ms; 0: never).
+   *  Batch work reads it to make room for interactive traffic. */
+  lastInteractiveAt = 0;
+  /** Lowest-priority requests per deployment, at most, while another deployment has room for one:
+   *  spreads batch work evenly so no replica's interactive requests bear more of it. Set by the
+   *  batch controller; undefined: no spreading. */
+  lowestPriorityPerDeployment: number | undefined;
 
   constructor(options: ModelPoolOptions) {
     this.name = options.name;
@@ -70,14 +81,23 @@ export class ModelPool {
    * none is available it still tries a not-ejected-by-health-check one, then any, because a stale
    * mark must not turn into a certain failure. `full` means candidates exist but are all at capacity.
    */
-  private pick(request: RoutingRequest, exclude: ReadonlySet<Deployment>): PickResult {
+  private pick(request: RoutingRequest, exclude: ReadonlySet<Deployment>, priority: number): PickResult {
+    const cap = priority === LOWEST_PRIORITY ? this.lowestPriorityPerDeployment : undefined;
+    if (cap !== undefined) {
+      // Only among available deployments: spreading never sends work to a suspect one.
+      const spread = this.pickAmong(request, (d) => exclude.has(d) || d.lowestPriorityInFlight >= cap, 1);
+      if ('deployment' in spread) return spread;
+    }
+    return this.pickAmong(request, (d) => exclude.has(d), TIERS.length);
+  }
+
+  private pickAmong(request: RoutingRequest, skip: (d: Deployment) => boolean, tierCount: number): PickResult {
     const now = Date.now();
     let atCapacity = false;
-    const tiers: ((d: Deployment) => boolean)[] = [(d) => d.available, (d) => d.healthy, () => true];
-    for (const admissible of tiers) {
+    for (const admissible of TIERS.slice(0, tierCount)) {
       const candidates: Deployment[] = [];
       for (const d of this.deployments) {
-        if (exclude.has(d) || !admissible(d)) continue;
+        if (skip(d) || !admissible(d)) continue;
         if (!d.hasCapacity) {
           atCapacity = true;
           continue;
@@ -88,7 +108,7 @@ export class ModelPool {
         const choice = this.policy.pick(candidates, request) as Deployment | undefined;
         if (!choice) break;
         // A half-open breaker lets only its probe through; look elsewhere for the rest.
-        if (choice.breaker.allowRequest(now) || admissible !== tiers[0]) {
+        if (choice.breaker.allowRequest(now) || admissible !== TIERS[0]) {
           this.policy.onRouted?.(choice, request);
           return { deployment: choice };
         }
@@ -121,9 +141,11 @@ export class ModelPool {
    * Undefined when no deployment is left to try. Throws a 503 (with Retry-After) when shedding.
    */
   async acquire(request: RoutingRequest, priority: number, exclude: ReadonlySet<Deployment>, signal: AbortSignal): Promise<Deployment | undefined> {
-    const deadline = Date.now() + this.admission.max_queue_wait_ms;
+    const now = Date.now();
+    if (priority < LOWEST_PRIORITY) this.lastInteractiveAt = now;
+    const deadline = now + this.admission.max_queue_wait_ms;
     for (;;) {
-      const result = this.pick(request, exclude);
+      const result = this.pick(request, exclude, priority);
       if ('deployment' in result) return result.deployment;
       if ('none' in result) return undefined;
       if (this.queue.size >= this.admission.max_queue) throw this.shed(`${this.queue.size} requests already queued`, this.predictedWaitMs(priority));

@@ -1,12 +1,21 @@
 // The spare-capacity controller: grows by time (not by how often it is asked), halves on
-// congestion, never exceeds its ceiling, and allows nothing while no deployment is healthy.
+// congestion, keeps to the lower ceiling while interactive requests arrive, never exceeds its
+// ceiling, and allows nothing while no deployment is healthy.
 
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { SpareCapacity } from '../../src/batch/capacity.ts';
 import type { ModelPool } from '../../src/routing/model-pool.ts';
 
-function pool(state: { healthy: number; queued?: number; waiting?: number; at?: number }): ModelPool {
+interface PoolState {
+  healthy: number;
+  queued?: number;
+  waiting?: number;
+  at?: number;
+  lastInteractiveAt?: number;
+}
+
+function pool(state: PoolState): ModelPool {
   return {
     name: 'm',
     get healthyCount() {
@@ -14,6 +23,9 @@ function pool(state: { healthy: number; queued?: number; waiting?: number; at?: 
     },
     get queueDepth() {
       return state.queued ?? 0;
+    },
+    get lastInteractiveAt() {
+      return state.lastInteractiveAt ?? 0;
     },
     deployments: [
       {
@@ -25,39 +37,77 @@ function pool(state: { healthy: number; queued?: number; waiting?: number; at?: 
   } as unknown as ModelPool;
 }
 
+const capacity = (maxPerDeployment: number, maxPerDeploymentWithInteractive = maxPerDeployment) =>
+  new SpareCapacity({ maxPerDeployment, maxPerDeploymentWithInteractive, interactiveQuietMs: 10_000 });
+
 describe('SpareCapacity', () => {
-  it('grows one step per 500 ms however often it is asked, up to healthy x cap', () => {
-    const c = new SpareCapacity(4);
+  it('without interactive traffic grows one request per replica per 500 ms however often it is asked, up to healthy x cap', () => {
+    const c = capacity(4);
     const p = pool({ healthy: 2 });
-    assert.equal(c.allowance(p, 0), 2);
-    for (let i = 0; i < 1_000; i++) assert.equal(c.allowance(p, 1 + (i % 400)), 2, 'asking often does not grow it');
-    assert.equal(c.allowance(p, 500), 3);
-    let now = 500;
+    assert.equal(c.allowance(p, 1), 2);
+    for (let i = 0; i < 1_000; i++) assert.equal(c.allowance(p, 2 + (i % 400)), 2, 'asking often does not grow it');
+    assert.equal(c.allowance(p, 501), 4);
+    let now = 501;
     for (let i = 0; i < 20; i++) c.allowance(p, (now += 500));
     assert.equal(c.allowance(p, now + 500), 8, 'ceiling: 2 healthy x 4');
   });
 
-  it('halves when interactive requests queue or an engine reports waiting requests, and recovers slowly', () => {
-    const c = new SpareCapacity(8);
+  it('beside interactive traffic grows one request per 500 ms for the whole model', () => {
+    const c = capacity(8, 8);
+    const p = pool({ healthy: 2, lastInteractiveAt: 1 });
+    assert.equal(c.allowance(p, 1), 2);
+    assert.equal(c.allowance(p, 501), 3);
+    assert.equal(c.allowance(p, 1001), 4);
+  });
+
+  it('drops to the lower ceiling as soon as an interactive request arrives, and returns to the higher one after the quiet period', () => {
+    const c = capacity(8, 2);
+    const state: PoolState = { healthy: 4 };
+    const p = pool(state);
+    let now = 1;
+    for (let i = 0; i < 20; i++) c.allowance(p, (now += 500));
+    assert.equal(c.allowance(p, now), 32, 'idle model: 4 x 8');
+    state.lastInteractiveAt = now;
+    assert.ok(c.interactiveActive(p, now + 1));
+    assert.equal(c.allowance(p, now + 1), 8, 'interactive traffic: 4 x 2 at once');
+    for (let i = 0; i < 10; i++) assert.equal(c.allowance(p, (now += 500)), 8);
+    now = state.lastInteractiveAt + 10_000;
+    assert.ok(!c.interactiveActive(p, now));
+    assert.equal(c.allowance(p, now), 12, 'quiet again: ramps one per replica per step');
+  });
+
+  it('never lets the interactive ceiling exceed the idle one', () => {
+    const c = capacity(1, 4);
+    const p = pool({ healthy: 3, lastInteractiveAt: 1 });
+    let now = 1;
+    for (let i = 0; i < 20; i++) c.allowance(p, (now += 500));
+    assert.equal(c.allowance(p, now), 3);
+  });
+
+  it('halves when interactive requests queue or an engine keeps requests waiting, recovers slowly, and spreads the allowance over the deployments', () => {
+    const c = capacity(8);
     const state = { healthy: 2, queued: 0, waiting: 0, at: 0 };
     const p = pool(state);
     let now = 0;
     for (let i = 0; i < 40; i++) c.allowance(p, (now += 500));
     assert.equal(c.allowance(p, now), 16);
+    assert.equal(p.lowestPriorityPerDeployment, 8);
     state.queued = 3;
     assert.equal(c.allowance(p, (now += 10)), 8);
     assert.equal(c.allowance(p, (now += 10)), 8, 'at most one halving per 500 ms');
     state.queued = 0;
     state.waiting = 2;
     state.at = now;
-    assert.equal(c.allowance(p, (now += 600)), 4);
+    assert.equal(c.allowance(p, (now += 600)), 10, 'a request waiting for the next engine step is not congestion');
+    assert.equal(c.allowance(p, (now += 500)), 5, 'an engine queue that lasts a second is');
+    assert.equal(p.lowestPriorityPerDeployment, 3, '5 over 2 deployments: at most 3 on either');
     state.waiting = 0;
-    assert.equal(c.allowance(p, (now += 100)), 4, 'no growth right after a decrease');
-    assert.equal(c.allowance(p, now + 500), 5);
+    assert.equal(c.allowance(p, (now += 100)), 5, 'no growth right after a decrease');
+    assert.equal(c.allowance(p, now + 500), 7);
   });
 
   it('allows nothing while the model has no healthy deployment', () => {
-    const c = new SpareCapacity(8);
+    const c = capacity(8);
     assert.equal(c.allowance(pool({ healthy: 0 }), 0), 0);
   });
 });

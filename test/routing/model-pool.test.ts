@@ -40,6 +40,36 @@ describe('ModelPool admission', () => {
     assert.deepEqual({ ...policy.weights }, { ...DEFAULT_SCHEDULER_WEIGHTS });
   });
 
+  it('remembers when an interactive (not lowest-priority) request last asked, for batch work to yield to', async () => {
+    const r = registry({}, 100);
+    registries.push(r);
+    const pool = r.get('m')!;
+    await pool.acquire(request, 9, new Set(), never);
+    assert.equal(pool.lastInteractiveAt, 0, 'batch-priority requests do not count');
+    const before = Date.now();
+    await pool.acquire(request, 5, new Set(), never);
+    assert.ok(pool.lastInteractiveAt >= before);
+  });
+
+  it('spreads lowest-priority work evenly up to its per-deployment cap, and past it rather than queue', async () => {
+    const r = registry({}, 100, 3);
+    registries.push(r);
+    const pool = r.get('m')!;
+    pool.lowestPriorityPerDeployment = 2;
+    const used = new Map<string, number>();
+    for (let i = 0; i < 6; i++) {
+      const d = (await pool.acquire(request, 9, new Set(), never))!;
+      d.begin(10, 10, true);
+      used.set(d.id, (used.get(d.id) ?? 0) + 1);
+    }
+    assert.deepEqual([...used.values()], [2, 2, 2]);
+    const extra = await pool.acquire(request, 9, new Set(), never);
+    assert.ok(extra, 'every deployment at the cap: still sent, not queued');
+    assert.equal(pool.queueDepth, 0);
+    const interactive = (await pool.acquire(request, 5, new Set(), never))!;
+    assert.ok(interactive, 'the cap applies to lowest-priority work only');
+  });
+
   it('queues when every deployment is at max_concurrency and admits by priority as slots free', async () => {
     const r = registry({ max_queue: 10, max_queue_wait_ms: 5000 });
     registries.push(r);

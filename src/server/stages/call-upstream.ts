@@ -9,6 +9,7 @@ import { callUpstream, type UpstreamResult } from '../../providers/upstream-clie
 import type { Deployment, WorkTicket } from '../../routing/deployment.ts';
 import type { ModelPool } from '../../routing/model-pool.ts';
 import type { ModelRegistry } from '../../routing/registry.ts';
+import { LOWEST_PRIORITY } from '../../routing/wait-queue.ts';
 import { routingRequestFor } from '../../routing/prefix-hash.ts';
 import { estimatePromptTokens } from '../../providers/estimate.ts';
 import type { RoutingRequest } from '../../routing/types.ts';
@@ -105,7 +106,7 @@ async function callPool(ctx: RequestContext, pool: ModelPool, metrics: GatewayMe
     if (!d) break;
     ctx.deployment = d;
     ctx.attempts += 1;
-    const ticket = d.begin(routing.estimatedPromptTokens, routing.expectedOutputTokens);
+    const ticket = d.begin(routing.estimatedPromptTokens, routing.expectedOutputTokens, req.meta.priority === LOWEST_PRIORITY);
     const startedAt = performance.now();
     try {
       const result = await callUpstream(d, req, ctx.signal);

@@ -1,8 +1,9 @@
 import { GatewayError } from '../../api/errors.ts';
+import { LOWEST_PRIORITY } from '../../routing/wait-queue.ts';
 import type { Stage } from '../context.ts';
 
 export const DEFAULT_PRIORITY = 5;
-const NAMED_PRIORITIES: Record<string, number> = { critical: 0, high: 2, normal: 5, low: 8, batch: 9 };
+const NAMED_PRIORITIES: Record<string, number> = { critical: 0, high: 2, normal: 5, low: 8, batch: LOWEST_PRIORITY };
 
 /** `x-switchyard-priority`: 0 (most urgent) to 9, or critical / high / normal / low / batch. */
 export function parsePriority(header: string | string[] | undefined): number {
@@ -10,7 +11,7 @@ export function parsePriority(header: string | string[] | undefined): number {
   const value = (Array.isArray(header) ? header[0] : header).trim().toLowerCase();
   if (value in NAMED_PRIORITIES) return NAMED_PRIORITIES[value];
   const n = Number(value);
-  if (value !== '' && Number.isInteger(n) && n >= 0 && n <= 9) return n;
+  if (value !== '' && Number.isInteger(n) && n >= 0 && n <= LOWEST_PRIORITY) return n;
   throw new GatewayError('invalid_request', `x-switchyard-priority must be an integer 0-9 or one of ${Object.keys(NAMED_PRIORITIES).join(', ')}; got "${value}".`, {
     param: 'x-switchyard-priority',
     code: 'invalid_priority',
