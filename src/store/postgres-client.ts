@@ -70,6 +70,22 @@ export class PostgresClient extends PgExecutor implements SqlClient {
     await this.pool.query(sql);
   }
 
+  async exclusive<T>(lockId: number, fn: () => Promise<T>): Promise<T> {
+    // Lock and unlock on the same connection: from a pooled query the unlock may land on another
+    // connection, leaving the lock held by an idle one that a busy pool never closes.
+    const holder = await this.pool.connect();
+    try {
+      await holder.query('SELECT pg_advisory_lock($1)', [lockId]);
+      try {
+        return await fn();
+      } finally {
+        await holder.query('SELECT pg_advisory_unlock($1)', [lockId]);
+      }
+    } finally {
+      holder.release();
+    }
+  }
+
   async close(): Promise<void> {
     await this.pool.end();
   }

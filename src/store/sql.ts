@@ -22,5 +22,8 @@ export interface SqlClient extends SqlExecutor {
   transaction<T>(fn: (tx: SqlExecutor) => Promise<T>): Promise<T>;
   /** Runs several statements separated by semicolons (migrations). */
   exec(sql: string): Promise<void>;
+  /** Runs fn while holding a lock shared by every process on this database (a session-level
+   *  advisory lock on PostgreSQL, held on one dedicated connection; SQLite has one writer process). */
+  exclusive<T>(lockId: number, fn: () => Promise<T>): Promise<T>;
   close(): Promise<void>;
 }

@@ -77,6 +77,11 @@ export class SqliteClient implements SqlClient {
     return result;
   }
 
+  /** One process owns a SQLite store, so there is nobody to exclude. */
+  async exclusive<T>(_lockId: number, fn: () => Promise<T>): Promise<T> {
+    return fn();
+  }
+
   async exec(sql: string): Promise<void> {
     this.db.exec(sql);
   }

@@ -6,7 +6,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openStore, type OpenedStore } from '../../src/store/open.ts';
-import { toPostgresPlaceholders } from '../../src/store/postgres-client.ts';
+import { PostgresClient, toPostgresPlaceholders } from '../../src/store/postgres-client.ts';
 import { freshPostgresSchema } from '../support/databases.ts';
 
 type Opener = (t: TestContext) => Promise<{ store: OpenedStore; again: () => Promise<OpenedStore>; cleanup: () => Promise<void> } | undefined>;
@@ -72,6 +72,37 @@ for (const [name, open] of Object.entries(backends)) {
     });
   });
 }
+
+describe('exclusive (the migration lock)', () => {
+  it('on PostgreSQL releases its advisory lock even while the pool uses other connections, so replicas starting together all start', async (t) => {
+    const schema = await freshPostgresSchema(t);
+    if (!schema) return;
+    const clients = [new PostgresClient(schema.url, 4), new PostgresClient(schema.url, 4)];
+    const observer = new PostgresClient(schema.url, 1);
+    const lockId = 900_000_000 + Math.floor(Math.random() * 1_000_000);
+    const held = async () => Number((await observer.query<{ n: string }>("SELECT count(*) AS n FROM pg_locks WHERE locktype = 'advisory' AND objid = ? AND granted", [lockId]))[0].n);
+    try {
+      const order: string[] = [];
+      // Both at once, each keeping its pool busy meanwhile (as a batch worker's polling does).
+      await Promise.all(
+        clients.map((c, i) =>
+          c.exclusive(lockId, async () => {
+            order.push(`start ${i}`);
+            await Promise.all([c.query('SELECT pg_sleep(0.05)'), c.query('SELECT pg_sleep(0.05)'), c.query('SELECT pg_sleep(0.05)')]);
+            order.push(`end ${i}`);
+          }),
+        ),
+      );
+      assert.deepEqual(order.map((x) => x.split(' ')[0]), ['start', 'end', 'start', 'end'], 'one at a time');
+      assert.equal(await held(), 0, 'nobody holds the lock afterwards');
+      await Promise.all(clients.map((c) => c.query('SELECT 1')));
+      assert.equal(await held(), 0);
+    } finally {
+      await Promise.all([...clients, observer].map((c) => c.close()));
+      await schema.drop();
+    }
+  });
+});
 
 describe('placeholder translation', () => {
   it('numbers ? outside string literals only', () => {
