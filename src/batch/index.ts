@@ -22,7 +22,8 @@ import { finalizeBatch } from './finalizer.ts';
 import { ingestBatch } from './ingest.ts';
 import { batchRoutes, fileRoutes } from './routes.ts';
 import type { ItemOutcome } from './types.ts';
-import { BatchWorker, type WorkerLogger } from './worker.ts';
+import type { ComponentLogger } from '../telemetry/logger.ts';
+import { BatchWorker } from './worker.ts';
 
 export interface CreateBatchOptions {
   sql: SqlClient;
@@ -36,7 +37,7 @@ export interface CreateBatchOptions {
   /** Longest accepted request line (the gateway's body limit). */
   maxLineBytes: number;
   onOutcomes?(outcomes: readonly ItemOutcome[]): void;
-  logger: WorkerLogger;
+  logger: ComponentLogger;
 }
 
 export interface Batch {

@@ -4,6 +4,7 @@
 // batches, ingest batches whose ingester died, and finalize batches whose items have all ended.
 // Every step is a conditional write in the shared store, so any number of replicas can run one.
 
+import type { ComponentLogger } from '../telemetry/logger.ts';
 import { randomUUID } from 'node:crypto';
 import type { ModelRegistry } from '../routing/registry.ts';
 import type { SqlBatchStore } from '../store/batch/batch-store.ts';
@@ -12,11 +13,6 @@ import type { BatchExecutor } from './executor.ts';
 import { OutcomeWriter } from './outcome-writer.ts';
 import type { BatchRecord, ClaimedItem, ItemOutcome } from './types.ts';
 
-export interface WorkerLogger {
-  info(obj: object, msg?: string): void;
-  warn(obj: object, msg?: string): void;
-  error(obj: object, msg?: string): void;
-}
 
 export interface BatchWorkerOptions {
   batches: SqlBatchStore;
@@ -29,7 +25,7 @@ export interface BatchWorkerOptions {
   finalize(batchId: string, token: string): Promise<boolean>;
   /** Called with what was written (metrics). */
   onOutcomes?(outcomes: readonly ItemOutcome[]): void;
-  logger: WorkerLogger;
+  logger: ComponentLogger;
 }
 
 const HOUSEKEEPING_MS = 1_000;

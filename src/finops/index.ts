@@ -2,6 +2,7 @@
 // and admin routes, over one SqlClient and one CounterStore. See docs/finops.md ("Wiring") for where
 // the gateway calls reserve() and finish().
 
+import type { ComponentLogger } from '../telemetry/logger.ts';
 import { timeSortableId } from '../util/ids.ts';
 import type { Dispatcher } from 'undici';
 import type { CanonicalRequest, Usage } from '../api/canonical.ts';
@@ -25,18 +26,13 @@ import { UsageRecorder } from './recorder.ts';
 import { SelfHostedRates } from './self-hosted.ts';
 import { WebhookDispatcher, webhookTargets, type UndeliveredWebhook } from './webhooks.ts';
 
-export interface FinopsLogger {
-  info(obj: object, msg?: string): void;
-  warn(obj: object, msg?: string): void;
-  error(obj: object, msg?: string): void;
-}
 
 export interface CreateFinopsOptions {
   sql: SqlClient;
   counters: CounterStore;
   /** The validated config: its `finops` section and `models` (for deployment GPU costs and upstream names). */
   config: { finops?: FinopsConfigInput; models: readonly ModelLike[] };
-  logger: FinopsLogger;
+  logger: ComponentLogger;
   /** Undeliverable webhook notifications (hook for the dead-letter queue). */
   onWebhookGiveUp?: (delivery: UndeliveredWebhook) => void;
   /** Ledger records dropped because the queue was full (for a metrics counter). */

@@ -5,6 +5,13 @@ import { pino, type Logger } from 'pino';
 
 export type { Logger };
 
+/** The part of a logger that background subsystems (FinOps, batch workers) need; tests pass a recorder. */
+export interface ComponentLogger {
+  info(obj: object, msg?: string): void;
+  warn(obj: object, msg?: string): void;
+  error(obj: object, msg?: string): void;
+}
+
 export function createLogger(level: string): Logger {
   return pino(
     {
