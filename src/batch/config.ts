@@ -32,6 +32,9 @@ export const batchSchema = z.strictObject({
   backoff_max_ms: durationMs.default(60_000),
   /** A worker's claim on a request lasts this long unless renewed; a crashed worker's claims are taken over after it. */
   lease_ms: durationMs.default(60_000),
+  /** Queued requests for a model no longer in the config (and not worked on by any replica) are
+   *  failed with model_not_found after this long, rather than waiting for ever. */
+  unserved_model_grace_ms: durationMs.default(600_000),
   /** How often idle workers look for new work. */
   poll_interval_ms: durationMs.default(250),
 });

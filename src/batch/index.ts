@@ -98,6 +98,7 @@ export function createBatch(options: CreateBatchOptions): Batch {
       }),
       leaseMs: config.lease_ms,
       pollIntervalMs: config.poll_interval_ms,
+      unservedModelGraceMs: config.unserved_model_grace_ms,
       ingest,
       finalize: (batchId, token) => finalizeBatch({ batches: stores.batches, files, leaseMs: config.lease_ms }, batchId, token),
       onOutcomes: options.onOutcomes,

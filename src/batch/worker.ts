@@ -21,6 +21,9 @@ export interface BatchWorkerOptions {
   capacity: SpareCapacity;
   leaseMs: number;
   pollIntervalMs: number;
+  /** Queued items of a model this replica does not serve, and no replica has worked on for this
+   *  long, are failed (model_not_found) instead of waiting forever. */
+  unservedModelGraceMs: number;
   ingest(batchId: string, token: string): Promise<void>;
   finalize(batchId: string, token: string): Promise<boolean>;
   /** Called with what was written (metrics). */
@@ -31,6 +34,9 @@ export interface BatchWorkerOptions {
 const HOUSEKEEPING_MS = 1_000;
 const MODEL_SCAN_MS = 1_000;
 const BATCH_CACHE_MAX = 1_000;
+const UNSERVED_SCAN_MS = 30_000;
+/** Items of an unserved model failed per scan (they fail fast: the pipeline answers 404). */
+const UNSERVED_CLAIM = 1_000;
 
 export class BatchWorker {
   private readonly workerId = randomUUID();
@@ -43,6 +49,9 @@ export class BatchWorker {
   private readonly writer: OutcomeWriter<ItemOutcome>;
   private readonly timers: NodeJS.Timeout[] = [];
   private modelsWithWork: string[] = [];
+  /** Models with queued items this replica does not serve, since when it has seen them. */
+  private readonly unservedSince = new Map<string, number>();
+  private lastUnservedScan = 0;
   private lastModelScan = 0;
   private ticking = false;
   private tickQueued = false;
@@ -207,6 +216,7 @@ export class BatchWorker {
       await batches.cancelStragglers(now);
       await batches.releaseStrandedPending(now);
       for (const id of await batches.validatingWithExpiredLease(now)) this.runTask(id, () => this.ingest(id));
+      await this.failUnservedModels(now);
       for (const id of await batches.readyToFinalize(now)) {
         this.runTask(id, async () => {
           await this.writer.flush();
@@ -215,6 +225,33 @@ export class BatchWorker {
       }
     } finally {
       this.housekeeping = false;
+    }
+  }
+
+  /**
+   * A model removed from the config after its batch was accepted would leave its items queued for
+   * ever. After the grace period (long enough for a rolling config change, and only if no replica
+   * has worked on the model meanwhile, so one serving it elsewhere keeps it) they run through the
+   * pipeline like any item; it answers model_not_found, so each lands in the error file and the
+   * dead-letter queue, from where they can be replayed once the model is back.
+   */
+  private async failUnservedModels(now: number): Promise<void> {
+    if (now - this.lastUnservedScan < Math.min(UNSERVED_SCAN_MS, Math.max(1_000, this.options.unservedModelGraceMs / 2))) return;
+    this.lastUnservedScan = now;
+    const { batches, unservedModelGraceMs: grace } = this.options;
+    const unserved = await batches.queuedModelsExcept(new Set(this.options.registry.pools.keys()));
+    for (const model of this.unservedSince.keys()) if (!unserved.includes(model)) this.unservedSince.delete(model);
+    for (const model of unserved) {
+      const since = this.unservedSince.get(model) ?? now;
+      this.unservedSince.set(model, since);
+      if (now - since < grace || (await batches.modelProgressedSince(model, now - grace))) continue;
+      const token = this.newToken();
+      const items = await batches.claimItems(model, UNSERVED_CLAIM, token, now, this.options.leaseMs);
+      if (items.length === 0) continue;
+      this.options.logger.warn({ model, requests: items.length }, 'batch: failing queued requests for a model no gateway has served within the grace period');
+      this.activeClaims.set(token, items.length);
+      for (const item of items) void this.run(item, token);
+      if (items.length === UNSERVED_CLAIM) this.lastUnservedScan = 0;
     }
   }
 }

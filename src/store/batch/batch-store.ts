@@ -210,6 +210,18 @@ export class SqlBatchStore {
     return ready;
   }
 
+  /** Models with queued items, other than those given (the ones this replica serves). */
+  async queuedModelsExcept(served: ReadonlySet<string>): Promise<string[]> {
+    const rows = await this.sql.query<{ model: string }>("SELECT DISTINCT model FROM batch_items WHERE state = 'queued'");
+    return rows.map((r) => r.model).filter((m) => !served.has(m));
+  }
+
+  /** Whether any worker (on any replica) holds or has finished an item of the model since sinceMs. */
+  async modelProgressedSince(model: string, sinceMs: number): Promise<boolean> {
+    const rows = await this.sql.query("SELECT 1 AS one FROM batch_items WHERE model = ? AND (state = 'leased' OR finished_ms >= ?) LIMIT 1", [model, sinceMs]);
+    return rows.length > 0;
+  }
+
   /** Extends the leases of claims still being worked on. */
   async renewLeases(tokens: readonly string[], untilMs: number): Promise<number> {
     let n = 0;
