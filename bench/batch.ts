@@ -39,7 +39,7 @@ const PROFILE = 'h100-llama-3.1-8b';
 const REPLICAS = 4;
 // Defaults of batch.max_in_flight_per_deployment and ..._with_interactive (src/batch/config.ts).
 const DEFAULT_CAP = 8;
-const DEFAULT_CAP_WITH_INTERACTIVE = 2;
+const DEFAULT_CAP_WITH_INTERACTIVE = 1;
 const SEED = env('BENCH_SEED', 42);
 const TIME_SCALE = env('BENCH_TIME_SCALE', 1);
 const POLICY = process.env.BENCH_POLICY ?? 'scheduler';
@@ -65,7 +65,7 @@ const AFTER_S = env('BENCH_AFTER_S', 45);
 const TIMEOUT_S = env('BENCH_BATCH_TIMEOUT_S', 1800);
 /** Tuning sweep: caps to try (empty: none), lines per batch, baseline per row. */
 const SWEEP_CAPS = (process.env.BENCH_SWEEP_CAPS ?? '1,2,4').split(',').filter((x) => x.trim() !== '').map(Number);
-const SWEEP_LINES = env('BENCH_SWEEP_LINES', 8000);
+const SWEEP_LINES = env('BENCH_SWEEP_LINES', 6000);
 const SWEEP_BASELINE_S = env('BENCH_SWEEP_BASELINE_S', 30);
 /** Investigation only: interactive requests straight to the replicas in turn, bypassing the gateway. */
 const DIRECT = process.env.BENCH_INTERACTIVE_DIRECT === '1';

@@ -23,7 +23,7 @@ export const batchSchema = z.strictObject({
   max_in_flight_per_deployment: positiveInt.default(8),
   /** The same ceiling while interactive requests are arriving for the model: batch prefills share
    *  the engine steps interactive requests wait on, so this trades batch speed for interactive TTFT. */
-  max_in_flight_per_deployment_with_interactive: positiveInt.default(2),
+  max_in_flight_per_deployment_with_interactive: positiveInt.default(1),
   /** A model counts as free of interactive traffic this long after its last interactive request. */
   interactive_quiet_ms: durationMs.default(10_000),
   /** Attempts per request before it goes to the dead-letter queue. */
