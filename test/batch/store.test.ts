@@ -89,6 +89,19 @@ async function behavesAsAQueue(open: () => Promise<OpenedStore>): Promise<void> 
     const lines = await storeA.finishedItems(overdue.id, 0, 100);
     assert.deepEqual([...new Set(lines.map((l) => l.errorCode))], ['batch_expired']);
     assert.ok((await storeA.readyToFinalize(Date.now())).includes(overdue.id));
+
+    // Items a dead ingester never released: left alone while the batch is young, then released in steps.
+    const stranded = batchRecord();
+    await storeA.insertBatch(stranded);
+    assert.ok(await storeA.claimValidation(stranded.id, 'ingest', Date.now(), 10_000));
+    await storeA.insertItems(stranded.id, Array.from({ length: 5 }, (_, i) => ({ id: newItemId(), line: i + 1, customId: `s-${i}`, model: MODEL, body: '{}' })));
+    assert.ok(await storeA.startBatch(stranded.id, 'ingest', 5, MODEL, Date.now()));
+    assert.equal(await storeA.releaseStrandedPending(Date.now(), 30_000, 2), 0, 'a live ingester may still be releasing them');
+    const later = Date.now() + 31_000;
+    assert.equal(await storeA.releaseStrandedPending(later, 30_000, 2), 2);
+    assert.equal(await storeA.releaseStrandedPending(later, 30_000, 2), 2);
+    assert.equal(await storeA.releaseStrandedPending(later, 30_000, 2), 1);
+    assert.equal(await storeA.releaseStrandedPending(later, 30_000, 2), 0);
   } finally {
     await a.close();
     await b.close();
