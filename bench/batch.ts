@@ -39,7 +39,7 @@ const PROFILE = 'h100-llama-3.1-8b';
 const REPLICAS = 4;
 // Defaults of batch.max_in_flight_per_deployment and ..._with_interactive (src/batch/config.ts).
 const DEFAULT_CAP = 8;
-const DEFAULT_CAP_WITH_INTERACTIVE = 1;
+const DEFAULT_CAP_WITH_INTERACTIVE = 0.5;
 const SEED = env('BENCH_SEED', 42);
 const TIME_SCALE = env('BENCH_TIME_SCALE', 1);
 const POLICY = process.env.BENCH_POLICY ?? 'scheduler';
@@ -54,7 +54,7 @@ const CAP = MAIN_BATCH_CONFIG.max_in_flight_per_deployment ?? DEFAULT_CAP;
 const CAP_WITH_INTERACTIVE = Math.min(CAP, MAIN_BATCH_CONFIG.max_in_flight_per_deployment_with_interactive ?? DEFAULT_CAP_WITH_INTERACTIVE);
 /** Seconds in progress beside interactive traffic before the break, and the share of items done when it ends. */
 const BESIDE_S = env('BENCH_BESIDE_S', 180);
-const RESUME_AT = env('BENCH_RESUME_AT', 0.85);
+const RESUME_AT = env('BENCH_RESUME_AT', 0.97);
 /** TTFT right after the interactive load comes back is reported over this window. */
 const RESUME_WINDOW_S = 10;
 const BATCH: BatchShape = { lines: env('BENCH_BATCH_LINES', 100_000), promptTokens: [100, 300], maxTokens: [16, 32] };
@@ -64,9 +64,9 @@ const BASELINE_S = env('BENCH_BASELINE_S', 90);
 const AFTER_S = env('BENCH_AFTER_S', 45);
 const TIMEOUT_S = env('BENCH_BATCH_TIMEOUT_S', 1800);
 /** Tuning sweep: caps to try (empty: none), lines per batch, baseline per row. */
-const SWEEP_CAPS = (process.env.BENCH_SWEEP_CAPS ?? '1,2,4').split(',').filter((x) => x.trim() !== '').map(Number);
-const SWEEP_LINES = env('BENCH_SWEEP_LINES', 6000);
-const SWEEP_BASELINE_S = env('BENCH_SWEEP_BASELINE_S', 30);
+const SWEEP_CAPS = (process.env.BENCH_SWEEP_CAPS ?? '0.5,1,2').split(',').filter((x) => x.trim() !== '').map(Number);
+const SWEEP_LINES = env('BENCH_SWEEP_LINES', 4000);
+const SWEEP_BASELINE_S = env('BENCH_SWEEP_BASELINE_S', 45);
 /** Investigation only: interactive requests straight to the replicas in turn, bypassing the gateway. */
 const DIRECT = process.env.BENCH_INTERACTIVE_DIRECT === '1';
 const write = OVERRIDES.length === 0 || process.env.BENCH_WRITE === '1';
@@ -86,6 +86,7 @@ log(`wrote ${BATCH.lines} lines (${(inputBytes / MB).toFixed(1)} MB) in ${((perf
 // The engines' share, in virtual time, before any process starts (CPU-bound, ~20 s).
 const ENGINE_MODEL_S = 3600;
 const engineRows = [...new Set([0, 1, 2, 3, 4, 6, CAP, CAP_WITH_INTERACTIVE, ...SWEEP_CAPS])]
+  .filter(Number.isInteger) // the engine model keeps a whole number of batch requests in flight
   .sort((a, b) => a - b)
   .map((k) => engineModel(PROFILE, REPLICAS, INTERACTIVE, BATCH, k, ENGINE_MODEL_S, SEED));
 const engineChange = (k: number) => {
@@ -203,7 +204,7 @@ try {
     '',
     `Batch items/s by minute of the run: ${tp.perMinute.map((v) => v.toFixed(0)).join(', ')}; interactive TTFT p99 by minute beside the batch (ms): ${p99ByMinute(load.samples, 'in_progress').map((v) => v.toFixed(0)).join(', ')}.` +
       ` Batch requests in flight (the gateway's in-flight count minus open interactive requests, sampled every 500 ms from \`/admin/v1/deployments\`): ` +
-      `without interactive traffic mean ${alone.batchMean.toFixed(1)}, max ${alone.batchMax} (cap ${REPLICAS * CAP}); beside it mean ${c.batchMean.toFixed(1)}, max ${c.batchMax} (cap ${REPLICAS * CAP_WITH_INTERACTIVE}); beside it, per replica (all requests) the busiest had ${c.busiestMean.toFixed(1)} and the least busy ${c.idlestMean.toFixed(1)} in flight on average; some engine reported waiting requests in ${(100 * c.waitingShare).toFixed(0)} % of the samples (baseline: ${(100 * cb.waitingShare).toFixed(0)} %).` +
+      `without interactive traffic mean ${alone.batchMean.toFixed(1)}, max ${alone.batchMax} (cap ${REPLICAS * CAP}); beside it mean ${c.batchMean.toFixed(1)}, max ${c.batchMax} (cap ${Math.max(1, Math.floor(REPLICAS * CAP_WITH_INTERACTIVE))}); beside it, per replica (all requests) the busiest had ${c.busiestMean.toFixed(1)} and the least busy ${c.idlestMean.toFixed(1)} in flight on average; some engine reported waiting requests in ${(100 * c.waitingShare).toFixed(0)} % of the samples (baseline: ${(100 * cb.waitingShare).toFixed(0)} %).` +
       (output ? ` Output file: ${(output.bytes / MB).toFixed(0)} MB, ${output.badLines} unparsable lines, ${output.unknownIds} custom_ids not in the input.` : ''),
     '',
     `**Host** (2 cores shared by everything below). CPU is % of one core over the phase; the gateway's event-loop delay p99 and max are its own \`/metrics\` readings over the phase; ` +

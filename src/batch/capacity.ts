@@ -5,7 +5,8 @@
 // for `interactiveQuietMs` (the GPUs are idle, nobody's latency is at stake), and a low one while
 // interactive requests arrive. The low one exists because an engine's scheduler puts batch prefills
 // into the same steps an interactive request waits on: bench:batch measured interactive p99 TTFT
-// +152 % with 8 batch requests per replica beside it and about +20 % with 1-2. Below the ceiling,
+// +152 % with 8 batch requests per replica beside it, +15 to +26 % with 1, and the default is one
+// for every two replicas (a fraction is allowed; at least one request always may run). Below the ceiling,
 // additive increase (paced by time) while the replicas look idle, halving when interactive requests
 // queue in the gateway or keep waiting inside an engine (its scraped `num_requests_waiting` above
 // zero for a second: a request arriving between two engine steps waits a moment anyway). The
@@ -26,7 +27,7 @@ const SUSTAINED_WAITING_MS = 1_000;
 export interface SpareCapacityOptions {
   /** Ceiling per healthy deployment while the model has no interactive traffic. */
   maxPerDeployment: number;
-  /** Ceiling per healthy deployment while interactive requests are arriving. */
+  /** Ceiling per healthy deployment while interactive requests are arriving; may be a fraction. */
   maxPerDeploymentWithInteractive: number;
   /** How long after its last interactive request a model counts as free of interactive traffic. */
   interactiveQuietMs: number;
@@ -56,7 +57,8 @@ export class SpareCapacity {
     if (healthy === 0) return 0;
     const shared = this.interactiveActive(pool, now);
     const perDeployment = shared ? Math.min(this.options.maxPerDeploymentWithInteractive, this.options.maxPerDeployment) : this.options.maxPerDeployment;
-    const ceiling = healthy * perDeployment;
+    // A fraction per deployment (0.5: one batch request for every two replicas) still lets one through.
+    const ceiling = Math.max(1, Math.floor(healthy * perDeployment));
     let state = this.limits.get(pool.name);
     if (!state) this.limits.set(pool.name, (state = { limit: Math.min(ceiling, healthy), lastDecrease: 0, lastIncrease: now }));
     if (this.congested(pool, now)) {

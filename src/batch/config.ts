@@ -22,8 +22,9 @@ export const batchSchema = z.strictObject({
    *  has no interactive traffic. */
   max_in_flight_per_deployment: positiveInt.default(8),
   /** The same ceiling while interactive requests are arriving for the model: batch prefills share
-   *  the engine steps interactive requests wait on, so this trades batch speed for interactive TTFT. */
-  max_in_flight_per_deployment_with_interactive: positiveInt.default(1),
+   *  the engine steps interactive requests wait on, so this trades batch speed for interactive TTFT.
+   *  A fraction is allowed (0.5: one batch request per two deployments; at least one always runs). */
+  max_in_flight_per_deployment_with_interactive: z.number().positive().default(0.5),
   /** A model counts as free of interactive traffic this long after its last interactive request. */
   interactive_quiet_ms: durationMs.default(10_000),
   /** Attempts per request before it goes to the dead-letter queue. */

@@ -76,6 +76,18 @@ describe('SpareCapacity', () => {
     assert.equal(c.allowance(p, now), 12, 'quiet again: ramps one per replica per step');
   });
 
+  it('takes a fraction per deployment beside interactive traffic, and always lets one request run', () => {
+    const c = capacity(8, 0.5);
+    let now = 1;
+    const four = pool({ healthy: 4, lastInteractiveAt: 1 });
+    for (let i = 0; i < 20; i++) c.allowance(four, (now += 500));
+    assert.equal(c.allowance(four, now), 2, 'one per two deployments');
+    assert.equal(four.lowestPriorityPerDeployment, 1);
+    const one = { ...four, name: 'solo' };
+    Object.defineProperty(one, 'healthyCount', { get: () => 1 });
+    assert.equal(c.allowance(one as ModelPool, now), 1, 'half of one deployment still runs one');
+  });
+
   it('never lets the interactive ceiling exceed the idle one', () => {
     const c = capacity(1, 4);
     const p = pool({ healthy: 3, lastInteractiveAt: 1 });
