@@ -79,8 +79,10 @@ describe('SpareCapacity', () => {
   it('takes a fraction per deployment beside interactive traffic, and always lets one request run', () => {
     const c = capacity(8, 0.5);
     let now = 1;
-    const four = pool({ healthy: 4, lastInteractiveAt: 1 });
+    const state: PoolState = { healthy: 4 };
+    const four = pool(state);
     for (let i = 0; i < 20; i++) c.allowance(four, (now += 500));
+    state.lastInteractiveAt = now;
     assert.equal(c.allowance(four, now), 2, 'one per two deployments');
     assert.equal(four.lowestPriorityPerDeployment, 1);
     const one = { ...four, name: 'solo' };
