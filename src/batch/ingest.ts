@@ -23,6 +23,7 @@ export interface IngestDeps {
 }
 
 const CHUNK = 250;
+const RELEASE_STEP = 500;
 /** Lets requests in between: a large batch is ingested in small synchronous steps (SQLite writes block). */
 const yieldToRequests = () => new Promise<void>((resolve) => setImmediate(resolve));
 const MAX_ERRORS = 100;
@@ -107,8 +108,9 @@ export async function ingestBatch(deps: IngestDeps, batchId: string, token: stri
   if (chunk.length > 0) await batches.insertItems(batchId, chunk);
   const models = [...modelVerdicts.keys()];
   if (await batches.startBatch(batchId, token, total, models.length === 1 ? models[0] : null, Date.now())) {
-    // Released in steps; if this process dies midway, the housekeeping sweep releases the rest.
-    while ((await batches.releasePending(batchId, 2_000, Date.now())) > 0) await yieldToRequests();
+    // Released in steps (each rewrites its rows, bodies and all: 2,000 at a time held the event loop
+    // tens of ms on a slow core); if this process dies midway, the housekeeping sweep releases the rest.
+    while ((await batches.releasePending(batchId, RELEASE_STEP, Date.now())) > 0) await yieldToRequests();
     return;
   }
   // Cancelled while validating: what was ingested ends as cancelled; the finalizer writes it out.

@@ -7,7 +7,7 @@
 import { basename } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { InvalidArgumentError, type Command } from 'commander';
-import { formatTable } from './table.ts';
+import { printList } from './table.ts';
 import { ENDPOINTS, prepareUpload, uploadRefusal } from './batch-input.ts';
 import { apiClient, GatewayError, poller, runAction, withGatewayUrl, type CliIo, type GatewayClient, type Json } from './gateway-client.ts';
 import { formatDuration, ProgressReporter, type BatchCounts } from './progress.ts';
@@ -306,21 +306,17 @@ export function registerBatchCommand(program: Command, io: BatchIo = processIo):
         if (flags.after) query.set('after', flags.after);
         const page = await apiClient(flags.url, io).json('GET', `/v1/batches?${query}`);
         const data = (page.data ?? []) as Json[];
-        if (flags.json) return io.out(JSON.stringify(page, null, 2) + '\n');
-        if (data.length === 0) return io.out('No batches.\n');
-        io.out(
-          formatTable(data, [
-            ['ID', (b) => b.id],
-            ['STATUS', (b) => b.status],
-            ['ENDPOINT', (b) => b.endpoint],
-            ['MODEL', (b) => b.model],
-            ['TOTAL', (b) => countsOf(b).total],
-            ['DONE', (b) => countsOf(b).completed],
-            ['FAILED', (b) => countsOf(b).failed],
-            ['CREATED', (b) => isoSeconds(b.created_at)],
-          ]),
-        );
-        if (page.has_more) io.out(`More: switchyard batch list --after ${str(page.last_id)}\n`);
+        const printed = printList(io.out, flags.json, page, data, 'No batches.\n', [
+          ['ID', (b) => b.id],
+          ['STATUS', (b) => b.status],
+          ['ENDPOINT', (b) => b.endpoint],
+          ['MODEL', (b) => b.model],
+          ['TOTAL', (b) => countsOf(b).total],
+          ['DONE', (b) => countsOf(b).completed],
+          ['FAILED', (b) => countsOf(b).failed],
+          ['CREATED', (b) => isoSeconds(b.created_at)],
+        ]);
+        if (printed && page.has_more) io.out(`More: switchyard batch list --after ${str(page.last_id)}\n`);
       }),
     );
 

@@ -5,7 +5,7 @@
 
 import { InvalidArgumentError, type Command } from 'commander';
 import { isoSeconds } from './batch-command.ts';
-import { formatTable } from './table.ts';
+import { printList } from './table.ts';
 import { adminClient, runAction, UsageError, withGatewayUrl, type CliIo, type Json } from './gateway-client.ts';
 
 const KINDS = ['batch_item', 'webhook'] as const;
@@ -96,21 +96,17 @@ export function registerDlqCommand(program: Command, io: CliIo = processIo): voi
         const query = new URLSearchParams({ ...filterOf(flags), limit: String(flags.limit), ...(flags.after ? { after: flags.after } : {}) });
         const page = await adminClient(flags.url, io).json('GET', `/admin/v1/dlq?${query}`);
         const data = (page.data ?? []) as Json[];
-        if (flags.json) return io.out(JSON.stringify(page, null, 2) + '\n');
-        if (data.length === 0) return io.out('The dead-letter queue has no such entries.\n');
-        io.out(
-          formatTable(data, [
-            ['ID', (e) => e.id],
-            ['KIND', (e) => e.kind],
-            ['BATCH', (e) => e.batch_id],
-            ['CUSTOM_ID', (e) => e.custom_id],
-            ['MODEL', (e) => e.model],
-            ['ERROR', (e) => (e.error as Json | null)?.code],
-            ['ATTEMPTS', (e) => e.attempts],
-            ['CREATED', (e) => isoSeconds(e.created_at)],
-          ]),
-        );
-        if (page.has_more) io.out(`More: switchyard dlq list --after ${String(page.last_id)} (with the same filter)\n`);
+        const printed = printList(io.out, flags.json, page, data, 'The dead-letter queue has no such entries.\n', [
+          ['ID', (e) => e.id],
+          ['KIND', (e) => e.kind],
+          ['BATCH', (e) => e.batch_id],
+          ['CUSTOM_ID', (e) => e.custom_id],
+          ['MODEL', (e) => e.model],
+          ['ERROR', (e) => (e.error as Json | null)?.code],
+          ['ATTEMPTS', (e) => e.attempts],
+          ['CREATED', (e) => isoSeconds(e.created_at)],
+        ]);
+        if (printed && page.has_more) io.out(`More: switchyard dlq list --after ${String(page.last_id)} (with the same filter)\n`);
       }),
     );
 

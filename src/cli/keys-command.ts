@@ -5,7 +5,7 @@
 
 import { InvalidArgumentError, type Command } from 'commander';
 import { adminClient, GatewayError, runAction, withGatewayUrl, type CliIo, type Json } from './gateway-client.ts';
-import { formatTable } from './table.ts';
+import { printList } from './table.ts';
 
 export type { CliIo } from './gateway-client.ts';
 
@@ -140,23 +140,19 @@ export function registerKeysCommand(program: Command, io: CliIo = processIo): vo
         const api = client(flags, io);
         const query = flags.team ? `?team_id=${encodeURIComponent(await resolveTeam(api, flags.team))}` : '';
         const data = (await api.call('GET', `/keys${query}`)).data as Json[];
-        if (flags.json) return io.out(JSON.stringify(data, null, 2) + '\n');
-        if (data.length === 0) return io.out('No keys.\n');
-        io.out(
-          formatTable(data, [
-            ['ID', (k) => k.id],
-            ['NAME', (k) => k.name],
-            ['PREFIX', (k) => `${String(k.key_prefix)}...`],
-            ['TEAM', (k) => k.team_id],
-            ['STATUS', (k) => k.status],
-            ['RPM', (k) => k.rpm],
-            ['TPM', (k) => k.tpm],
-            ['CONC', (k) => k.max_concurrent],
-            ['MODELS', (k) => k.models ?? 'all'],
-            ['EXPIRES', (k) => date(k.expires_at)],
-            ['LAST USED', (k) => date(k.last_used_at)],
-          ]),
-        );
+        printList(io.out, flags.json, data, data, 'No keys.\n', [
+          ['ID', (k) => k.id],
+          ['NAME', (k) => k.name],
+          ['PREFIX', (k) => `${String(k.key_prefix)}...`],
+          ['TEAM', (k) => k.team_id],
+          ['STATUS', (k) => k.status],
+          ['RPM', (k) => k.rpm],
+          ['TPM', (k) => k.tpm],
+          ['CONC', (k) => k.max_concurrent],
+          ['MODELS', (k) => k.models ?? 'all'],
+          ['EXPIRES', (k) => date(k.expires_at)],
+          ['LAST USED', (k) => date(k.last_used_at)],
+        ]);
       }),
     );
 
@@ -181,18 +177,14 @@ export function registerKeysCommand(program: Command, io: CliIo = processIo): vo
   withConnection(teams.command('list').description('list teams')).action(
     runAction(io, async (flags: Connection) => {
       const data = (await client(flags, io).call('GET', '/teams')).data as Json[];
-      if (flags.json) return io.out(JSON.stringify(data, null, 2) + '\n');
-      if (data.length === 0) return io.out('No teams.\n');
-      io.out(
-        formatTable(data, [
-          ['ID', (t) => t.id],
-          ['NAME', (t) => t.name],
-          ['RPM', (t) => t.rpm],
-          ['TPM', (t) => t.tpm],
-          ['CONC', (t) => t.max_concurrent],
-          ['MODELS', (t) => t.models ?? 'all'],
-        ]),
-      );
+      printList(io.out, flags.json, data, data, 'No teams.\n', [
+        ['ID', (t) => t.id],
+        ['NAME', (t) => t.name],
+        ['RPM', (t) => t.rpm],
+        ['TPM', (t) => t.tpm],
+        ['CONC', (t) => t.max_concurrent],
+        ['MODELS', (t) => t.models ?? 'all'],
+      ]);
     }),
   );
 }
