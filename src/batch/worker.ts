@@ -41,7 +41,9 @@ const UNSERVED_CLAIM = 1_000;
 export class BatchWorker {
   private readonly workerId = randomUUID();
   private claimSeq = 0;
-  /** Claim token → items of that claim still being worked on. */
+  /** Claim token → items of that claim still being worked on or waiting for their outcome to be
+   *  written: their leases are renewed until the write is done, so a slow write never lets a lease
+   *  lapse and the item run again (on a busy shared store that became a spiral of repeated work). */
   private readonly activeClaims = new Map<string, number>();
   private readonly inFlightByModel = new Map<string, number>();
   private readonly batchCache = new Map<string, BatchRecord>();
@@ -65,8 +67,13 @@ export class BatchWorker {
   constructor(private readonly options: BatchWorkerOptions) {
     this.writer = new OutcomeWriter({
       write: async (outcomes) => {
-        const written = await options.batches.applyOutcomes(outcomes);
-        options.onOutcomes?.(outcomes.filter((o) => written.has(o.itemId)));
+        try {
+          const written = await options.batches.applyOutcomes(outcomes);
+          options.onOutcomes?.(outcomes.filter((o) => written.has(o.itemId)));
+        } finally {
+          // Written or failed: either way stop renewing (a failed write's leases lapse and the items run again).
+          for (const o of outcomes) this.settleClaim(o.leaseToken);
+        }
       },
       flushIntervalMs: 50,
       batchSize: 200,
@@ -180,20 +187,29 @@ export class BatchWorker {
   private async run(item: ClaimedItem, token: string): Promise<void> {
     this.inFlight += 1;
     this.inFlightByModel.set(item.model, (this.inFlightByModel.get(item.model) ?? 0) + 1);
+    let handedToWriter = false;
     try {
       const batch = await this.batchOf(item.batchId);
-      if (batch) this.writer.add(await this.options.executor.execute(item, batch, this.abort.signal));
+      if (batch) {
+        this.writer.add(await this.options.executor.execute(item, batch, this.abort.signal));
+        handedToWriter = true;
+      }
     } catch (err) {
       this.options.logger.error({ err: (err as Error).message, itemId: item.id }, 'batch item failed unexpectedly; its lease will expire and it runs again');
     } finally {
       this.inFlight -= 1;
       this.inFlightByModel.set(item.model, (this.inFlightByModel.get(item.model) ?? 1) - 1);
-      const left = (this.activeClaims.get(token) ?? 1) - 1;
-      if (left <= 0) this.activeClaims.delete(token);
-      else this.activeClaims.set(token, left);
+      if (!handedToWriter) this.settleClaim(token);
       if (this.inFlight === 0) for (const wake of this.idleWaiters.splice(0)) wake();
       this.scheduleTick();
     }
+  }
+
+  /** One item of the claim is done with (its outcome written, or nothing to write). */
+  private settleClaim(token: string): void {
+    const left = (this.activeClaims.get(token) ?? 1) - 1;
+    if (left <= 0) this.activeClaims.delete(token);
+    else this.activeClaims.set(token, left);
   }
 
   private async renewLeases(): Promise<void> {
