@@ -44,8 +44,11 @@ export class BatchWorker {
   /** Claim token → items of that claim still being worked on or waiting for their outcome to be
    *  written: their leases are renewed until the write is done, so a slow write never lets a lease
    *  lapse and the item run again (on a busy shared store that became a spiral of repeated work). */
-  private readonly activeClaims = new Map<string, number>();
-  private readonly inFlightByModel = new Map<string, number>();
+  private readonly activeClaims = new Map<string, { left: number; model: string }>();
+  /** Items claimed and not yet settled (running, or waiting for their outcome to be written), per
+   *  model: the allowance counts them all, so results written slower than items run slow down
+   *  claiming instead of piling up thousands of leased items. */
+  private readonly unsettledByModel = new Map<string, number>();
   private readonly batchCache = new Map<string, BatchRecord>();
   private readonly abort = new AbortController();
   private readonly writer: OutcomeWriter<ItemOutcome>;
@@ -159,13 +162,13 @@ export class BatchWorker {
       for (const model of this.modelsWithWork) {
         const pool = this.options.registry.pools.get(model);
         if (!pool) continue;
-        const free = this.options.capacity.allowance(pool, now) - (this.inFlightByModel.get(model) ?? 0);
+        const free = this.options.capacity.allowance(pool, now) - (this.unsettledByModel.get(model) ?? 0);
         if (free <= 0) continue;
         const token = this.newToken();
         const items = await this.options.batches.claimItems(model, free, token, now, this.options.leaseMs);
         if (items.length < free) this.modelsWithWork = this.modelsWithWork.filter((m) => m !== model);
         if (items.length === 0) continue;
-        this.activeClaims.set(token, items.length);
+        this.claimed(token, model, items.length);
         for (const item of items) void this.run(item, token);
       }
     } finally {
@@ -186,7 +189,6 @@ export class BatchWorker {
 
   private async run(item: ClaimedItem, token: string): Promise<void> {
     this.inFlight += 1;
-    this.inFlightByModel.set(item.model, (this.inFlightByModel.get(item.model) ?? 0) + 1);
     let handedToWriter = false;
     try {
       const batch = await this.batchOf(item.batchId);
@@ -198,7 +200,6 @@ export class BatchWorker {
       this.options.logger.error({ err: (err as Error).message, itemId: item.id }, 'batch item failed unexpectedly; its lease will expire and it runs again');
     } finally {
       this.inFlight -= 1;
-      this.inFlightByModel.set(item.model, (this.inFlightByModel.get(item.model) ?? 1) - 1);
       if (!handedToWriter) this.settleClaim(token);
       if (this.inFlight === 0) for (const wake of this.idleWaiters.splice(0)) wake();
       this.scheduleTick();
@@ -207,9 +208,15 @@ export class BatchWorker {
 
   /** One item of the claim is done with (its outcome written, or nothing to write). */
   private settleClaim(token: string): void {
-    const left = (this.activeClaims.get(token) ?? 1) - 1;
-    if (left <= 0) this.activeClaims.delete(token);
-    else this.activeClaims.set(token, left);
+    const claim = this.activeClaims.get(token);
+    if (!claim) return;
+    this.unsettledByModel.set(claim.model, (this.unsettledByModel.get(claim.model) ?? 1) - 1);
+    if (--claim.left <= 0) this.activeClaims.delete(token);
+  }
+
+  private claimed(token: string, model: string, count: number): void {
+    this.activeClaims.set(token, { left: count, model });
+    this.unsettledByModel.set(model, (this.unsettledByModel.get(model) ?? 0) + count);
   }
 
   private async renewLeases(): Promise<void> {
@@ -265,7 +272,7 @@ export class BatchWorker {
       const items = await batches.claimItems(model, UNSERVED_CLAIM, token, now, this.options.leaseMs);
       if (items.length === 0) continue;
       this.options.logger.warn({ model, requests: items.length }, 'batch: failing queued requests for a model no gateway has served within the grace period');
-      this.activeClaims.set(token, items.length);
+      this.claimed(token, model, items.length);
       for (const item of items) void this.run(item, token);
       if (items.length === UNSERVED_CLAIM) this.lastUnservedScan = 0;
     }
