@@ -9,7 +9,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { InvalidArgumentError, type Command } from 'commander';
 import { printList } from './table.ts';
 import { ENDPOINTS, prepareUpload, uploadRefusal } from './batch-input.ts';
-import { apiClient, GatewayError, poller, runAction, withGatewayUrl, type CliIo, type GatewayClient, type Json } from './gateway-client.ts';
+import { apiClient, GatewayError, poller, processIo, runAction, withGatewayUrl, type CliIo, type GatewayClient, type Json } from './gateway-client.ts';
 import { formatDuration, ProgressReporter, type BatchCounts } from './progress.ts';
 
 // The tests (and any caller) reach the input helpers through the command module, as before the split.
@@ -29,12 +29,8 @@ export interface BatchIo extends CliIo {
   onInterrupt(handler: () => void): () => void;
 }
 
-const processIo: BatchIo = {
-  out: (t) => process.stdout.write(t),
-  err: (t) => process.stderr.write(t),
-  env: process.env,
-  setExitCode: (code) => (process.exitCode = code),
-  now: Date.now,
+const batchProcessIo: BatchIo = {
+  ...processIo,
   stdoutIsTTY: Boolean(process.stdout.isTTY),
   stderrIsTTY: Boolean(process.stderr.isTTY),
   get columns() {
@@ -263,7 +259,7 @@ function printStatus(batch: Json, io: BatchIo): void {
   if (errors.length > 0) io.out(`errors:\n${errors.join('\n')}\n`);
 }
 
-export function registerBatchCommand(program: Command, io: BatchIo = processIo): void {
+export function registerBatchCommand(program: Command, io: BatchIo = batchProcessIo): void {
   const batch = program
     .command('batch')
     .description('submit JSONL files of requests as batches, follow them, download results (OpenAI Batch API; auth: $SWITCHYARD_API_KEY, else $SWITCHYARD_MASTER_KEY)');

@@ -6,18 +6,10 @@
 import { InvalidArgumentError, type Command } from 'commander';
 import { isoSeconds } from './batch-command.ts';
 import { printList } from './table.ts';
-import { adminClient, runAction, UsageError, withGatewayUrl, type CliIo, type Json } from './gateway-client.ts';
+import { adminClient, processIo, runAction, UsageError, withGatewayUrl, type CliIo, type Json } from './gateway-client.ts';
 
 const KINDS = ['batch_item', 'webhook'] as const;
 const INTO = ['original', 'new_batch'] as const;
-
-const processIo: CliIo = {
-  out: (t) => process.stdout.write(t),
-  err: (t) => process.stderr.write(t),
-  env: process.env,
-  setExitCode: (code) => (process.exitCode = code),
-  now: Date.now,
-};
 
 interface Connection {
   url?: string;

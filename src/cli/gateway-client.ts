@@ -28,6 +28,15 @@ export interface CliIo {
   now(): number;
 }
 
+/** The real process: stdout, stderr, environment and exit code. */
+export const processIo: CliIo = {
+  out: (t) => process.stdout.write(t),
+  err: (t) => process.stderr.write(t),
+  env: process.env,
+  setExitCode: (code) => (process.exitCode = code),
+  now: Date.now,
+};
+
 /** A gateway answer that was not a success, or no answer at all (then `status` is undefined). */
 export class GatewayError extends Error {
   constructor(

@@ -4,18 +4,10 @@
 // which other users of the machine can read).
 
 import { InvalidArgumentError, type Command } from 'commander';
-import { adminClient, GatewayError, runAction, withGatewayUrl, type CliIo, type Json } from './gateway-client.ts';
+import { adminClient, GatewayError, processIo, runAction, withGatewayUrl, type CliIo, type Json } from './gateway-client.ts';
 import { printList } from './table.ts';
 
 export type { CliIo } from './gateway-client.ts';
-
-const processIo: CliIo = {
-  out: (t) => process.stdout.write(t),
-  err: (t) => process.stderr.write(t),
-  env: process.env,
-  setExitCode: (code) => (process.exitCode = code),
-  now: Date.now,
-};
 
 const UNIT_MS: Record<string, number> = { s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 };
 
