@@ -1,18 +1,18 @@
 // The batch worker of one gateway process. It leases ready items per model as far as the model's
 // spare capacity allows, runs them through the pipeline, and writes their outcomes in batches.
 // Housekeeping on a timer: renew its own leases, hand back leases of dead workers, expire overdue
-// batches, ingest batches whose ingester died, and finalize batches whose items have all ended.
+// batches, ingest batches whose ingester died, fail items of models no longer served, and finalize
+// batches whose items have all ended.
 // Every step is a conditional write in the shared store, so any number of replicas can run one.
 
-import type { ComponentLogger } from '../telemetry/logger.ts';
 import { randomUUID } from 'node:crypto';
 import type { ModelRegistry } from '../routing/registry.ts';
 import type { SqlBatchStore } from '../store/batch/batch-store.ts';
+import type { ComponentLogger } from '../telemetry/logger.ts';
 import type { SpareCapacity } from './capacity.ts';
 import type { BatchExecutor } from './executor.ts';
 import { OutcomeWriter } from './outcome-writer.ts';
 import type { BatchRecord, ClaimedItem, ItemOutcome } from './types.ts';
-
 
 export interface BatchWorkerOptions {
   batches: SqlBatchStore;

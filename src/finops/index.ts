@@ -26,7 +26,6 @@ import { UsageRecorder } from './recorder.ts';
 import { SelfHostedRates } from './self-hosted.ts';
 import { WebhookDispatcher, webhookTargets, type UndeliveredWebhook } from './webhooks.ts';
 
-
 export interface CreateFinopsOptions {
   sql: SqlClient;
   counters: CounterStore;
