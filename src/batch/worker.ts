@@ -37,6 +37,10 @@ const BATCH_CACHE_MAX = 1_000;
 const UNSERVED_SCAN_MS = 30_000;
 /** Items of an unserved model failed per scan (they fail fast: the pipeline answers 404). */
 const UNSERVED_CLAIM = 1_000;
+const OUTCOME_BATCH = 200;
+/** Outcomes waiting to be written beyond which no more items are claimed: results written slower
+ *  than items run (a busy shared store) slow claiming down instead of piling up leased items. */
+const MAX_UNWRITTEN = 2 * OUTCOME_BATCH;
 
 export class BatchWorker {
   private readonly workerId = randomUUID();
@@ -44,11 +48,11 @@ export class BatchWorker {
   /** Claim token → items of that claim still being worked on or waiting for their outcome to be
    *  written: their leases are renewed until the write is done, so a slow write never lets a lease
    *  lapse and the item run again (on a busy shared store that became a spiral of repeated work). */
-  private readonly activeClaims = new Map<string, { left: number; model: string }>();
-  /** Items claimed and not yet settled (running, or waiting for their outcome to be written), per
-   *  model: the allowance counts them all, so results written slower than items run slow down
-   *  claiming instead of piling up thousands of leased items. */
-  private readonly unsettledByModel = new Map<string, number>();
+  private readonly activeClaims = new Map<string, { left: number }>();
+  /** Items claimed and not yet finished running, per model: what the allowance is measured against. */
+  private readonly runningByModel = new Map<string, number>();
+  /** Items claimed and not yet settled (running, or waiting for their outcome to be written). */
+  private unsettled = 0;
   private readonly batchCache = new Map<string, BatchRecord>();
   private readonly abort = new AbortController();
   private readonly writer: OutcomeWriter<ItemOutcome>;
@@ -76,10 +80,12 @@ export class BatchWorker {
         } finally {
           // Written or failed: either way stop renewing (a failed write's leases lapse and the items run again).
           for (const o of outcomes) this.settleClaim(o.leaseToken);
+          // Claiming may have paused on the backlog of unwritten outcomes.
+          this.scheduleTick();
         }
       },
       flushIntervalMs: 50,
-      batchSize: 200,
+      batchSize: OUTCOME_BATCH,
       onError: (err, count) => options.logger.error({ err: (err as Error).message, count }, 'batch: writing item outcomes failed; their leases will expire and they run again'),
     });
   }
@@ -162,14 +168,16 @@ export class BatchWorker {
       for (const model of this.modelsWithWork) {
         const pool = this.options.registry.pools.get(model);
         if (!pool) continue;
-        const free = this.options.capacity.allowance(pool, now) - (this.unsettledByModel.get(model) ?? 0);
+        if (this.unsettled - this.inFlight >= MAX_UNWRITTEN) break;
+        // Only running items hold a deployment; one waiting for its outcome to be written does not.
+        const free = this.options.capacity.allowance(pool, now) - (this.runningByModel.get(model) ?? 0);
         if (free <= 0) continue;
         const token = this.newToken();
         const items = await this.options.batches.claimItems(model, free, token, now, this.options.leaseMs);
         if (items.length < free) this.modelsWithWork = this.modelsWithWork.filter((m) => m !== model);
         if (items.length === 0) continue;
-        this.claimed(token, model, items.length);
-        for (const item of items) void this.run(item, token);
+        this.claimed(token, items.length);
+        for (const item of items) void this.run(item, token, model);
       }
     } finally {
       this.ticking = false;
@@ -187,8 +195,9 @@ export class BatchWorker {
     return b;
   }
 
-  private async run(item: ClaimedItem, token: string): Promise<void> {
+  private async run(item: ClaimedItem, token: string, model: string): Promise<void> {
     this.inFlight += 1;
+    this.runningByModel.set(model, (this.runningByModel.get(model) ?? 0) + 1);
     let handedToWriter = false;
     try {
       const batch = await this.batchOf(item.batchId);
@@ -200,6 +209,7 @@ export class BatchWorker {
       this.options.logger.error({ err: (err as Error).message, itemId: item.id }, 'batch item failed unexpectedly; its lease will expire and it runs again');
     } finally {
       this.inFlight -= 1;
+      this.runningByModel.set(model, (this.runningByModel.get(model) ?? 1) - 1);
       if (!handedToWriter) this.settleClaim(token);
       if (this.inFlight === 0) for (const wake of this.idleWaiters.splice(0)) wake();
       this.scheduleTick();
@@ -210,13 +220,13 @@ export class BatchWorker {
   private settleClaim(token: string): void {
     const claim = this.activeClaims.get(token);
     if (!claim) return;
-    this.unsettledByModel.set(claim.model, (this.unsettledByModel.get(claim.model) ?? 1) - 1);
+    this.unsettled -= 1;
     if (--claim.left <= 0) this.activeClaims.delete(token);
   }
 
-  private claimed(token: string, model: string, count: number): void {
-    this.activeClaims.set(token, { left: count, model });
-    this.unsettledByModel.set(model, (this.unsettledByModel.get(model) ?? 0) + count);
+  private claimed(token: string, count: number): void {
+    this.activeClaims.set(token, { left: count });
+    this.unsettled += count;
   }
 
   private async renewLeases(): Promise<void> {
@@ -272,8 +282,8 @@ export class BatchWorker {
       const items = await batches.claimItems(model, UNSERVED_CLAIM, token, now, this.options.leaseMs);
       if (items.length === 0) continue;
       this.options.logger.warn({ model, requests: items.length }, 'batch: failing queued requests for a model no gateway has served within the grace period');
-      this.claimed(token, model, items.length);
-      for (const item of items) void this.run(item, token);
+      this.claimed(token, items.length);
+      for (const item of items) void this.run(item, token, model);
       if (items.length === UNSERVED_CLAIM) this.lastUnservedScan = 0;
     }
   }
