@@ -35,8 +35,8 @@ export async function finalizeBatch(deps: FinalizeDeps, batchId: string, token: 
   const lines = async function* (succeeded: boolean) {
     let after = 0;
     for (;;) {
-      const page = await batches.finishedItems(batchId, after, PAGE);
-      for (const item of page) if ((item.state === 'succeeded') === succeeded) yield outputLine(item);
+      const page = await batches.finishedItems(batchId, after, PAGE, succeeded ? 'succeeded' : 'unsuccessful');
+      for (const item of page) yield outputLine(item);
       if (page.length < PAGE) return;
       after = page[page.length - 1].line;
       await renew();

@@ -88,6 +88,8 @@ async function behavesAsAQueue(open: () => Promise<OpenedStore>): Promise<void> 
     assert.deepEqual(await storeA.expireOverdue(Date.now()), [overdue.id]);
     const lines = await storeA.finishedItems(overdue.id, 0, 100);
     assert.deepEqual([...new Set(lines.map((l) => l.errorCode))], ['batch_expired']);
+    assert.equal((await storeA.finishedItems(overdue.id, 0, 100, 'succeeded')).length, 0, 'the output file pass reads only succeeded items');
+    assert.equal((await storeA.finishedItems(overdue.id, 0, 100, 'unsuccessful')).length, 4);
     assert.ok((await storeA.readyToFinalize(Date.now())).includes(overdue.id));
 
     // Items a dead ingester never released: left alone while the batch is young, then released in steps.

@@ -379,11 +379,16 @@ export class SqlBatchStore {
     return changed === 1 ? this.get(id) : undefined;
   }
 
-  /** Finished items in line order, a page at a time (a 100,000-line batch is never loaded whole). */
-  async finishedItems(batchId: string, afterLine: number, limit: number): Promise<FinishedItem[]> {
+  /**
+   * Finished items in line order, a page at a time (a 100,000-line batch is never loaded whole):
+   * all of them, or only those that succeeded (the output file) or did not (the error file), so
+   * each file's pass reads only its own rows' bodies.
+   */
+  async finishedItems(batchId: string, afterLine: number, limit: number, which: 'all' | 'succeeded' | 'unsuccessful' = 'all'): Promise<FinishedItem[]> {
+    const filter = which === 'all' ? '' : which === 'succeeded' ? " AND state = 'succeeded'" : " AND state <> 'succeeded'";
     const rows = await this.sql.query<Record<string, unknown>>(
       `SELECT id, line, custom_id, state, status_code, response, error_code, error_message, request_id FROM batch_items
-       WHERE batch_id = ? AND line > ? ORDER BY line LIMIT ?`,
+       WHERE batch_id = ? AND line > ?${filter} ORDER BY line LIMIT ?`,
       [batchId, afterLine, limit],
     );
     return rows.map((r) => ({
