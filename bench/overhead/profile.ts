@@ -10,13 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startStub, startSwitchyard, type Scenario } from './contenders.ts';
 import { Driver } from './harness.ts';
-
-interface ProfileNode {
-  id: number;
-  callFrame: { functionName: string; url: string; lineNumber: number };
-  hitCount?: number;
-  children?: number[];
-}
+import { busyStretches, formatStretches, type CpuProfile } from './busy-stretches.ts';
 
 const scenario = (process.argv[2] ?? 'json') as Scenario;
 const durationMs = Number(process.env.BENCH_PROFILE_MS ?? 10_000);
@@ -48,7 +42,7 @@ try {
 
 const file = readdirSync(profDir).find((f) => f.endsWith('.cpuprofile'));
 if (!file) throw new Error(`no profile written in ${profDir}`);
-const profile = JSON.parse(readFileSync(join(profDir, file), 'utf8')) as { nodes: ProfileNode[] };
+const profile = JSON.parse(readFileSync(join(profDir, file), 'utf8')) as CpuProfile;
 const total = profile.nodes.reduce((n, node) => n + (node.hitCount ?? 0), 0);
 const byFunction = new Map<string, number>();
 const byFile = new Map<string, number>();
@@ -87,4 +81,5 @@ const top = (m: Map<string, number>, n: number) =>
     .map(([k, v]) => `${((100 * v) / total).toFixed(1).padStart(5)} %  ${k}`)
     .join('\n');
 console.log(`\ninclusive time, Switchyard and package functions (top 50):\n${top(inclusive, 50)}`);
+console.log(`\nlongest busy stretches of the event loop (over 5 ms, top 10):\n${formatStretches(busyStretches(profile, 5, 10))}`);
 console.log(`\nself time by function (top 40):\n${top(byFunction, 40)}\n\nself time by file or package (top 30):\n${top(byFile, 30)}\n\nprofile: ${join(profDir, file)}`);
