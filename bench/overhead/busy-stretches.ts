@@ -20,7 +20,8 @@ export interface BusyStretch {
 const frameName = (f: CpuProfile['nodes'][number]['callFrame']) =>
   `${f.functionName || '(anonymous)'} ${f.url.replace(/^file:\/\/.*?\/(node_modules|src|bench)\//, '$1/') || '(native)'}:${f.lineNumber + 1}`;
 
-export function busyStretches(profile: CpuProfile, minMs: number, limit: number): BusyStretch[] {
+/** Stretches of at least `minMs` that start at or after `fromMs` (ms since the profile started). */
+export function busyStretches(profile: CpuProfile, minMs: number, limit: number, fromMs = 0): BusyStretch[] {
   const byId = new Map(profile.nodes.map((n) => [n.id, n]));
   const parent = new Map<number, number>();
   for (const n of profile.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
@@ -42,7 +43,7 @@ export function busyStretches(profile: CpuProfile, minMs: number, limit: number)
   }
   if (open) runs.push({ ...open, to: profile.samples.length });
   return runs
-    .filter((r) => r.us >= minMs * 1000)
+    .filter((r) => r.us >= minMs * 1000 && r.startUs >= fromMs * 1000)
     .sort((a, b) => b.us - a.us)
     .slice(0, limit)
     .map((r) => {
@@ -60,6 +61,11 @@ export function busyStretches(profile: CpuProfile, minMs: number, limit: number)
       const top = [...counts].sort((a, b) => b[1] - a[1]).slice(0, 8).map(([name, c]) => ({ name, share: c / n }));
       return { startMs: r.startUs / 1000, durationMs: r.us / 1000, top };
     });
+}
+
+/** Profile length in ms. */
+export function profileMs(profile: CpuProfile): number {
+  return profile.timeDeltas.reduce((a, b) => a + b, 0) / 1000;
 }
 
 export function formatStretches(stretches: BusyStretch[]): string {

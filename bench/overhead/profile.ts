@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startStub, startSwitchyard, type Scenario } from './contenders.ts';
 import { Driver } from './harness.ts';
-import { busyStretches, formatStretches, type CpuProfile } from './busy-stretches.ts';
+import { busyStretches, formatStretches, profileMs, type CpuProfile } from './busy-stretches.ts';
 
 const scenario = (process.argv[2] ?? 'json') as Scenario;
 const durationMs = Number(process.env.BENCH_PROFILE_MS ?? 10_000);
@@ -23,7 +23,8 @@ const gateway = await startSwitchyard({
   cpu: 1,
   dir,
   stub,
-  nodeFlags: ['--cpu-prof', `--cpu-prof-dir=${profDir}`],
+  // BENCH_NODE_FLAGS adds flags for the investigation at hand (e.g. --trace-gc; the gateway's output is in <dir>/switchyard-on.log).
+  nodeFlags: ['--cpu-prof', `--cpu-prof-dir=${profDir}`, ...(process.env.BENCH_NODE_FLAGS ?? '').split(' ').filter(Boolean)],
   env: process.env.BENCH_LOG_LEVEL ? { LOG_LEVEL: process.env.BENCH_LOG_LEVEL } : undefined,
 });
 try {
@@ -81,5 +82,8 @@ const top = (m: Map<string, number>, n: number) =>
     .map(([k, v]) => `${((100 * v) / total).toFixed(1).padStart(5)} %  ${k}`)
     .join('\n');
 console.log(`\ninclusive time, Switchyard and package functions (top 50):\n${top(inclusive, 50)}`);
-console.log(`\nlongest busy stretches of the event loop (over 5 ms, top 10):\n${formatStretches(busyStretches(profile, 5, 10))}`);
+// The measured window is the profile's last durationMs, give or take the shutdown after it.
+const measuredFrom = profileMs(profile) - durationMs - 1_000;
+console.log(`\nlogs and profile in ${dir}`);
+console.log(`\nlongest busy stretches of the event loop in the measured window (over 2 ms, top 10):\n${formatStretches(busyStretches(profile, 2, 10, measuredFrom))}`);
 console.log(`\nself time by function (top 40):\n${top(byFunction, 40)}\n\nself time by file or package (top 30):\n${top(byFile, 30)}\n\nprofile: ${join(profDir, file)}`);
