@@ -5,6 +5,7 @@ import { EventEmitter } from 'node:events';
 import type { CanonicalChunk, CanonicalEmbeddingResponse, CanonicalRequest, CanonicalResponse, CanonicalStream } from '../api/canonical.ts';
 import { GatewayError } from '../api/errors.ts';
 import type { Deployment } from '../routing/deployment.ts';
+import type { CancelSignal } from '../util/cancel-signal.ts';
 import { parseSse } from './sse.ts';
 import { DecodedStream } from './decoded-stream.ts';
 
@@ -51,7 +52,7 @@ class CallCanceller extends EventEmitter {
   }
 }
 
-export async function callUpstream(deployment: Deployment, req: CanonicalRequest, clientSignal: AbortSignal): Promise<UpstreamResult> {
+export async function callUpstream(deployment: Deployment, req: CanonicalRequest, clientSignal: CancelSignal): Promise<UpstreamResult> {
   const call = deployment.adapter.buildRequest(req, deployment.target);
   const { timeouts } = deployment;
   const controller = new CallCanceller();

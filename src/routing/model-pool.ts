@@ -8,6 +8,7 @@ import type { Deployment } from './deployment.ts';
 import { Ewma } from './ewma.ts';
 import type { RoutingPolicy, RoutingRequest } from './types.ts';
 import { LOWEST_PRIORITY, WaitQueue } from './wait-queue.ts';
+import type { CancelSignal } from '../util/cancel-signal.ts';
 
 export interface ModelPoolOptions {
   name: string;
@@ -140,7 +141,7 @@ export class ModelPool {
    * Returns a deployment to send to, waiting in the priority queue while all are at capacity.
    * Undefined when no deployment is left to try. Throws a 503 (with Retry-After) when shedding.
    */
-  async acquire(request: RoutingRequest, priority: number, exclude: ReadonlySet<Deployment>, signal: AbortSignal): Promise<Deployment | undefined> {
+  async acquire(request: RoutingRequest, priority: number, exclude: ReadonlySet<Deployment>, signal: CancelSignal): Promise<Deployment | undefined> {
     const now = Date.now();
     if (priority < LOWEST_PRIORITY) this.lastInteractiveAt = now;
     const deadline = now + this.admission.max_queue_wait_ms;
@@ -159,7 +160,7 @@ export class ModelPool {
     }
   }
 
-  private waitForSlot(priority: number, timeoutMs: number, signal: AbortSignal): Promise<void> {
+  private waitForSlot(priority: number, timeoutMs: number, signal: CancelSignal): Promise<void> {
     return new Promise((resolve, reject) => {
       const onAbort = () => {
         this.queue.cancel(waiter);

@@ -9,6 +9,7 @@ import type { UpstreamResult } from '../providers/upstream-client.ts';
 import type { Principal } from '../tenancy/principal.ts';
 import type { UsageRecord } from '../finops/ports.ts';
 import type { StreamEnd } from './stream-end.ts';
+import type { CancelSignal } from '../util/cancel-signal.ts';
 
 export interface RequestContext {
   readonly edge: EdgeFormat;
@@ -19,7 +20,7 @@ export interface RequestContext {
   readonly rawBody: Buffer;
   readonly requestId: string;
   /** Aborted when the client goes away; cancels the upstream call. */
-  readonly signal: AbortSignal;
+  readonly signal: CancelSignal;
   /** performance.now() when the request arrived. */
   readonly startedAt: number;
   /** Set by the authenticate stage. */

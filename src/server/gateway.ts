@@ -9,6 +9,7 @@ import type { AddressInfo } from 'node:net';
 import { GatewayError } from '../api/errors.ts';
 import { openAIEdge } from '../api/openai/index.ts';
 import { readBody } from './body.ts';
+import { RequestCancel } from '../util/cancel-signal.ts';
 import type { RequestContext } from './context.ts';
 import { createPipeline, type PipelineDeps } from './pipeline.ts';
 import { sendError, sendJson, sendResult } from './respond.ts';
@@ -138,7 +139,7 @@ export class Gateway {
     const startedAt = performance.now();
     const clientId = req.headers['x-request-id'];
     const requestId = typeof clientId === 'string' && REQUEST_ID.test(clientId) ? clientId : randomUUID();
-    const abort = new AbortController();
+    const abort = new RequestCancel();
     // A client that goes away mid-request cancels the upstream call.
     res.on('close', () => {
       if (!res.writableFinished) abort.abort(new Error('client disconnected'));
@@ -158,7 +159,7 @@ export class Gateway {
       headers: req.headers,
       rawBody,
       requestId,
-      signal: abort.signal,
+      signal: abort,
       startedAt,
       attempts: 0,
     };

@@ -1,4 +1,5 @@
 import type { RetryConfig } from '../../config/schema.ts';
+import type { CancelSignal } from '../../util/cancel-signal.ts';
 
 /** Exponential backoff with equal jitter: half fixed, half random, so retries don't synchronise. */
 export function backoffMs(attempt: number, retry: RetryConfig): number {
@@ -15,7 +16,7 @@ export function retryAfterMs(value: string | undefined, now = Date.now()): numbe
   return Number.isNaN(date) ? undefined : Math.max(0, date - now);
 }
 
-export function sleep(ms: number, signal: AbortSignal): Promise<void> {
+export function sleep(ms: number, signal: CancelSignal): Promise<void> {
   if (ms <= 0) return Promise.resolve();
   return new Promise((resolve) => {
     const done = () => {
