@@ -19,11 +19,12 @@ export interface AlertMonitorOptions {
   logger?: { error(obj: object, msg?: string): void };
 }
 
-/** Known claims kept per process; old periods age out past this many entries. */
-const MAX_KNOWN = 10_000;
+/** Budget periods whose known claims are kept per process; old periods age out past this many. */
+const MAX_KNOWN_PERIODS = 10_000;
 
 export class AlertMonitor {
-  private readonly known = new Set<string>();
+  /** Thresholds already claimed (by anyone) per budget period, keyed by the period's counter key. */
+  private readonly known = new Map<string, Set<number>>();
   private readonly pending = new Set<Promise<unknown>>();
   private readonly now: () => number;
 
@@ -31,8 +32,10 @@ export class AlertMonitor {
     this.now = options.now ?? Date.now;
   }
 
-  /** The guard's spend listener. */
+  /** The guard's spend listener: called on every settled request, so the common case (no new
+   *  threshold crossed) allocates nothing and returns at once. */
   readonly onSpend: SpendListener = (period, spentUsd, refused) => {
+    if (!this.anyFresh(period, spentUsd, refused)) return;
     const p = this.check(period, spentUsd, refused);
     this.pending.add(p);
     void p.finally(() => this.pending.delete(p));
@@ -44,11 +47,13 @@ export class AlertMonitor {
     const thresholds = b.thresholds ?? this.options.defaultThresholds;
     const percent = b.limitUsd > 0 ? (spentUsd / b.limitUsd) * 100 : 0;
     const crossed = thresholds.filter((t) => percent >= t || refused);
-    const fresh = crossed.filter((t) => !this.known.has(knownKey(period, t)));
+    const fresh = crossed.filter((t) => !this.isKnown(period, t));
     if (fresh.length === 0) return [];
-    if (this.known.size > MAX_KNOWN) this.known.clear();
+    if (this.known.size > MAX_KNOWN_PERIODS) this.known.clear();
     // Marked before the await so concurrent checks in this process never claim twice.
-    for (const t of fresh) this.known.add(knownKey(period, t));
+    let claimed = this.known.get(period.committedKey);
+    if (!claimed) this.known.set(period.committedKey, (claimed = new Set()));
+    for (const t of fresh) claimed.add(t);
     const firedAt = this.now();
     const won: AlertFiring[] = [];
     await Promise.all(
@@ -57,7 +62,7 @@ export class AlertMonitor {
         try {
           if (await this.options.log.claimFiring(firing)) won.push(firing);
         } catch (err) {
-          this.known.delete(knownKey(period, threshold)); // retry on the next spend
+          this.known.get(period.committedKey)?.delete(threshold); // retry on the next spend
           this.options.logger?.error({ err, budget: b.id, threshold }, 'alerts: could not record a threshold firing');
         }
       }),
@@ -73,8 +78,16 @@ export class AlertMonitor {
   async idle(): Promise<void> {
     while (this.pending.size > 0) await Promise.allSettled([...this.pending]);
   }
-}
 
-function knownKey(p: BudgetPeriodKeys, threshold: number): string {
-  return `${p.budget.id}:${p.periodStart}:${threshold}`;
+  private isKnown(period: BudgetPeriodKeys, threshold: number): boolean {
+    return this.known.get(period.committedKey)?.has(threshold) === true;
+  }
+
+  private anyFresh(period: BudgetPeriodKeys, spentUsd: number, refused: boolean): boolean {
+    const b = period.budget;
+    const thresholds = b.thresholds ?? this.options.defaultThresholds;
+    const percent = b.limitUsd > 0 ? (spentUsd / b.limitUsd) * 100 : 0;
+    for (const t of thresholds) if ((percent >= t || refused) && !this.isKnown(period, t)) return true;
+    return false;
+  }
 }

@@ -67,6 +67,8 @@ export class BudgetGuard {
   private readonly seeded = new Set<string>();
   private readonly seeding = new Map<string, Promise<void>>();
   private readonly open = new Set<BudgetReservation>();
+  /** Each budget's current period and its counter keys, made once per period instead of per request. */
+  private readonly currentPeriod = new WeakMap<Budget, BudgetPeriodKeys>();
   private readonly now: () => number;
   private readonly timers: NodeJS.Timeout[] = [];
 
@@ -103,7 +105,7 @@ export class BudgetGuard {
   async reserve(principal: Pick<Principal, 'keyId' | 'teamId'>, model: string, maxCostUsd: number): Promise<BudgetReservation> {
     const budgets = this.index.applicable(principal);
     const now = this.now();
-    const periods = budgets.map((b) => periodKeys(b, now));
+    const periods = budgets.map((b) => this.periodOf(b, now));
     const micros = toMicrosCeil(maxCostUsd);
     const reservation: BudgetReservation = {
       id: randomUUID(),
@@ -176,6 +178,16 @@ export class BudgetGuard {
       inFlightUsd: fromMicros(Math.max(0, committed - spent)),
       remainingUsd: Math.max(0, budget.limitUsd - fromMicros(committed)),
     };
+  }
+
+  private periodOf(budget: Budget, now: number): BudgetPeriodKeys {
+    const known = this.currentPeriod.get(budget);
+    // Its ttl was computed when the period was first seen: the counters then outlive the period's
+    // end by a little more than the margin, never less.
+    if (known && now >= known.periodStart && now < known.periodEnd) return known;
+    const keys = periodKeys(budget, now);
+    this.currentPeriod.set(budget, keys);
+    return keys;
   }
 
   /** Reservations not yet settled in this process. */
