@@ -16,9 +16,16 @@ export function baseHeaders(ctx: RequestContext): Record<string, string> {
 }
 
 export function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+  writeJson(res, status, body, { ...headers });
+}
+
+/** sendJson that adds the content headers to `headers` itself (the caller's own fresh object). */
+function writeJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string | number>): void {
   if (res.headersSent || res.destroyed) return;
   const text = JSON.stringify(body);
-  res.writeHead(status, { ...headers, 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
+  headers['content-type'] = 'application/json';
+  headers['content-length'] = Buffer.byteLength(text);
+  res.writeHead(status, headers);
   res.end(text);
 }
 
@@ -32,7 +39,8 @@ export async function sendResult(ctx: RequestContext, res: ServerResponse, extra
   const req = ctx.request!;
   const clientModel = req.model;
   if (result.type === 'json') {
-    sendJson(res, 200, ctx.edge.renderResponse(req, result.response, clientModel), { ...baseHeaders(ctx), ...extraHeaders });
+    // One headers object per response, not a copy per layer.
+    writeJson(res, 200, ctx.edge.renderResponse(req, result.response, clientModel), Object.assign(baseHeaders(ctx), extraHeaders));
     return;
   }
   res.writeHead(200, {
