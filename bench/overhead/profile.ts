@@ -8,14 +8,19 @@
 import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { startStub, startSwitchyard, type Scenario } from './contenders.ts';
 import { Driver } from './harness.ts';
 import { busyStretches, formatStretches, profileMs, type CpuProfile } from './busy-stretches.ts';
+import { allocationReport, type AllocProfile } from './alloc-report.ts';
 
 const scenario = (process.argv[2] ?? 'json') as Scenario;
 const durationMs = Number(process.env.BENCH_PROFILE_MS ?? 10_000);
+/** BENCH_ALLOC=1: also sample allocations (collected objects included) and report where they came from. */
+const ALLOC = process.env.BENCH_ALLOC === '1';
 const dir = mkdtempSync(join(tmpdir(), 'switchyard-profile-'));
 const profDir = join(dir, 'prof');
+const allocFile = join(dir, 'alloc.heapprofile');
 const stub = await startStub(dir, 0);
 const driver = await Driver.start(0);
 const gateway = await startSwitchyard({
@@ -24,9 +29,16 @@ const gateway = await startSwitchyard({
   dir,
   stub,
   // BENCH_NODE_FLAGS adds flags for the investigation at hand (e.g. --trace-gc; the gateway's output is in <dir>/switchyard-on.log).
-  nodeFlags: ['--cpu-prof', `--cpu-prof-dir=${profDir}`, ...(process.env.BENCH_NODE_FLAGS ?? '').split(' ').filter(Boolean)],
-  env: process.env.BENCH_LOG_LEVEL ? { LOG_LEVEL: process.env.BENCH_LOG_LEVEL } : undefined,
+  nodeFlags: [
+    '--cpu-prof',
+    `--cpu-prof-dir=${profDir}`,
+    ...(ALLOC ? ['--import', fileURLToPath(new URL('./alloc-sampler.mjs', import.meta.url))] : []),
+    ...(process.env.BENCH_NODE_FLAGS ?? '').split(' ').filter(Boolean),
+  ],
+  env: { ...(process.env.BENCH_LOG_LEVEL ? { LOG_LEVEL: process.env.BENCH_LOG_LEVEL } : {}), ...(ALLOC ? { ALLOC_PROFILE_OUT: allocFile } : {}) },
 });
+/** Requests served, warm-up included (for bytes allocated per request). */
+const served = { requests: 0 };
 try {
   const target = gateway.target(scenario);
   const stream = scenario !== 'json';
@@ -34,6 +46,7 @@ try {
   const result = await driver.run(
     rate > 0 ? { mode: 'rate', target, stream, rate, warmupMs: 2_000, durationMs } : { mode: 'closed', target, stream, concurrency: 64, warmupMs: 2_000, durationMs },
   );
+  served.requests = Math.round((result.rps * (durationMs + 2_000)) / 1000);
   console.log(`${scenario}: ${result.rps.toFixed(0)} req/s, p50 ${result.latency.p50.toFixed(2)} ms, p99 ${result.latency.p99.toFixed(2)} ms, errors ${result.errors + result.non2xx}`);
 } finally {
   driver.stop();
@@ -87,3 +100,4 @@ const measuredFrom = profileMs(profile) - durationMs - 1_000;
 console.log(`\nlogs and profile in ${dir}`);
 console.log(`\nlongest busy stretches of the event loop in the measured window (over 2 ms, top 10):\n${formatStretches(busyStretches(profile, 2, 10, measuredFrom))}`);
 console.log(`\nself time by function (top 40):\n${top(byFunction, 40)}\n\nself time by file or package (top 30):\n${top(byFile, 30)}\n\nprofile: ${join(profDir, file)}`);
+if (ALLOC) console.log(`\n${allocationReport(JSON.parse(readFileSync(allocFile, 'utf8')) as AllocProfile, served.requests)}`);
