@@ -5,7 +5,7 @@
 // for `interactiveQuietMs` (the GPUs are idle, nobody's latency is at stake), and a low one while
 // interactive requests arrive. The low one exists because an engine's scheduler puts batch prefills
 // into the same steps an interactive request waits on: bench:batch measured interactive p99 TTFT
-// +152 % with 8 batch requests per replica beside it, +15 to +26 % with 1, and the default is one
+// +152 % with 8 batch requests per replica beside it, +6 to +32 % with 1 (across runs), and the default is one
 // for every two replicas (a fraction is allowed; at least one request always may run). Below the ceiling,
 // additive increase (paced by time) while the replicas look idle, halving when interactive requests
 // queue in the gateway or keep waiting inside an engine (its scraped `num_requests_waiting` above
