@@ -15,7 +15,7 @@ export class RequestCancel implements CancelSignal {
   reason: unknown = undefined;
   private listeners: (() => void)[] | undefined;
 
-  addEventListener(_type: 'abort', listener: () => void): void {
+  addEventListener(_type: 'abort', listener: () => void, _options?: { once?: boolean }): void {
     // Listeners run once, when the request is cancelled, so `once` needs nothing more.
     (this.listeners ??= []).push(listener);
   }
