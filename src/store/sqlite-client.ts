@@ -6,6 +6,31 @@ import Database from 'better-sqlite3';
 import { SqliteBackgroundWriter } from './sqlite-background-writer.ts';
 import type { Row, SqlClient, SqlExecutor, SqlValue } from './sql.ts';
 
+/**
+ * The main connection never waits inside SQLite for the write lock: SQLite's busy handler sleeps
+ * on the calling thread, so a write (even an UPDATE that matches nothing) issued while the writer
+ * thread commits a ledger batch held the event loop up to tens of ms. It fails at once instead
+ * and is tried again after an asynchronous pause, for up to BUSY_TIMEOUT_MS in all.
+ */
+const BUSY_TIMEOUT_MS = 5_000;
+const BUSY_PAUSES_MS = [1, 2, 4, 8, 16, 25, 50];
+const pause = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+const isBusy = (err: unknown) => typeof (err as { code?: unknown }).code === 'string' && (err as { code: string }).code.startsWith('SQLITE_BUSY');
+
+async function retryWhileBusy<T>(attempt: () => T): Promise<T> {
+  let waited = 0;
+  for (let i = 0; ; i++) {
+    try {
+      return attempt();
+    } catch (err) {
+      if (!isBusy(err) || waited >= BUSY_TIMEOUT_MS) throw err;
+      const ms = BUSY_PAUSES_MS[Math.min(i, BUSY_PAUSES_MS.length - 1)];
+      waited += ms;
+      await pause(ms);
+    }
+  }
+}
+
 function normalise(params: readonly SqlValue[]): unknown[] {
   return params.map((p) => (typeof p === 'boolean' ? (p ? 1 : 0) : p));
 }
@@ -25,7 +50,7 @@ export class SqliteClient implements SqlClient {
     this.db = new Database(path);
     this.db.pragma('journal_mode = WAL');
     this.db.pragma('synchronous = NORMAL');
-    this.db.pragma('busy_timeout = 5000');
+    this.db.pragma('busy_timeout = 0'); // see retryWhileBusy
     this.db.pragma('foreign_keys = ON');
   }
 
@@ -40,15 +65,17 @@ export class SqliteClient implements SqlClient {
 
   async query<T extends Row = Row>(sql: string, params: readonly SqlValue[] = []): Promise<T[]> {
     const s = this.statement(sql);
-    if (s.reader) return s.all(...normalise(params)) as T[];
-    s.run(...normalise(params));
+    const values = normalise(params);
+    if (s.reader) return retryWhileBusy(() => s.all(...values) as T[]);
+    await retryWhileBusy(() => s.run(...values));
     return [];
   }
 
   async run(sql: string, params: readonly SqlValue[] = []): Promise<number> {
     const s = this.statement(sql);
-    if (s.reader) return s.all(...normalise(params)).length;
-    return s.run(...normalise(params)).changes;
+    const values = normalise(params);
+    if (s.reader) return retryWhileBusy(() => s.all(...values).length);
+    return retryWhileBusy(() => s.run(...values).changes);
   }
 
   async transaction<T>(fn: (tx: SqlExecutor) => Promise<T>): Promise<T> {
@@ -56,7 +83,7 @@ export class SqliteClient implements SqlClient {
     if (this.inTransaction.getStore()) throw new Error('nested SQLite transactions are not supported');
     const run = () =>
       this.inTransaction.run(true, async () => {
-        this.db.exec('BEGIN IMMEDIATE');
+        await retryWhileBusy(() => this.db.exec('BEGIN IMMEDIATE'));
         try {
           const result = await fn(this);
           this.db.exec('COMMIT');
@@ -83,7 +110,7 @@ export class SqliteClient implements SqlClient {
   }
 
   async exec(sql: string): Promise<void> {
-    this.db.exec(sql);
+    await retryWhileBusy(() => this.db.exec(sql));
   }
 
   /**
