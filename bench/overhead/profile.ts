@@ -1,9 +1,11 @@
 // Profiles Switchyard's hot path under the overhead benchmark's load: starts the stub and a
 // gateway with keys + limits + budgets + ledger ON under `node --cpu-prof`, drives it closed loop,
 // stops it (the profile is written on exit) and prints where the CPU went, by function and by file.
-// `tsx bench/overhead/profile.ts [json|burst]`; BENCH_PROFILE_MS (default 10000),
+// It also lists the longest busy stretches of the event loop (what a p99 is made of).
+// `tsx bench/overhead/profile.ts [json|burst|paced]`; BENCH_PROFILE_MS (default 10000),
 // BENCH_PROFILE_RATE (req/s, open loop; default closed loop at saturation), BENCH_TENANCY=0 for
-// the OFF configuration. The .cpuprofile is kept for Chrome DevTools.
+// the OFF configuration, BENCH_ALLOC=1 for bytes allocated per request by function,
+// BENCH_NODE_FLAGS for extra gateway flags (e.g. --trace-gc). The .cpuprofile is kept for Chrome DevTools.
 
 import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
