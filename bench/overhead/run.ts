@@ -49,8 +49,10 @@ const driver = await Driver.start(LOAD_CPU);
 async function launch(): Promise<void> {
   const wanted = new Set(settings.contenders);
   if (wanted.has('direct')) contenders.push(direct(stub));
-  if (wanted.has('switchyard-on')) contenders.push(await startSwitchyard({ tenancy: true, cpu: CONTENDER_CPU, dir, stub }));
-  if (wanted.has('switchyard-off')) contenders.push(await startSwitchyard({ tenancy: false, cpu: CONTENDER_CPU, dir, stub }));
+  // Investigation only (e.g. --trace-gc, read with BENCH_KEEP_LOGS=1): node flags for Switchyard.
+  const nodeFlags = (process.env.BENCH_SWITCHYARD_NODE_FLAGS ?? '').split(' ').filter(Boolean);
+  if (wanted.has('switchyard-on')) contenders.push(await startSwitchyard({ tenancy: true, cpu: CONTENDER_CPU, dir, stub, nodeFlags }));
+  if (wanted.has('switchyard-off')) contenders.push(await startSwitchyard({ tenancy: false, cpu: CONTENDER_CPU, dir, stub, nodeFlags }));
   if (wanted.has('node-floor')) contenders.push(await startNodeFloor(dir, stub, CONTENDER_CPU));
   if (wanted.has('nginx')) {
     const nginx = findNginx(log);
