@@ -6,6 +6,7 @@
 import process from 'node:process';
 import { Session } from 'node:inspector';
 import { writeFileSync } from 'node:fs';
+import { setTimeout } from 'node:timers';
 
 const out = process.env.ALLOC_PROFILE_OUT;
 if (out) {
