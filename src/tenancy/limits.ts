@@ -77,15 +77,8 @@ export class RateLimiter {
     successHeaders.set(ctx, rateLimitHeaders(tightest(checks, result.values, result.resetsInMs)));
     const lease = new Lease(this.deps.counters, checks, result.resetsInMs, consumedAt, this.now, (p) => this.track(p));
 
-    // Safety net: a client that leaves before the stream is read (or before it is even handed
-    // over) must still give its slot back. A stream being read settles in its own finally, with
-    // the tokens it relayed.
-    const onAbort = () => {
-      if (!streamStarted(ctx)) lease.settle(estimatePromptTokens(req));
-    };
-    ctx.signal.addEventListener('abort', onAbort, { once: true });
-    lease.onSettled = () => ctx.signal.removeEventListener('abort', onAbort);
-
+    // Until next() returns, every ending (a client gone included: it cancels the upstream call)
+    // comes back here as a result or an error.
     try {
       await next();
     } catch (err) {
@@ -99,6 +92,19 @@ export class RateLimiter {
     }
     // A stream cut short (error, client gone) is charged for what it produced so far.
     onStreamEnd(ctx, ({ usage, relayed }) => lease.settle(usage ? totalTokens(usage) : estimatePromptTokens(req) + relayed));
+    // Safety net: a client that leaves before the stream is read (or before it is even handed
+    // over) must still give its slot back. Only streams need it: a per-request abort listener on
+    // every JSON request kept its request's objects alive past young-generation collections
+    // (about 1.5 KB per request promoted to the old generation at 1,000 req/s, and the mark-compact
+    // pauses that come with it).
+    const onAbort = () => {
+      if (!streamStarted(ctx)) lease.settle(estimatePromptTokens(req));
+    };
+    if (ctx.signal.aborted) onAbort();
+    else {
+      ctx.signal.addEventListener('abort', onAbort, { once: true });
+      lease.onSettled = () => ctx.signal.removeEventListener('abort', onAbort);
+    }
   }
 
   private track(p: Promise<void>): void {

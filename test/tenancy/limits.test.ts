@@ -223,6 +223,17 @@ describe('max concurrent', () => {
     await s.close();
   });
 
+  it('releases the slot when the client was already gone as the stream was handed over', async () => {
+    const s = await setup();
+    const p = await s.principalFor({ maxConcurrent: 1 });
+    const abort = new AbortController();
+    abort.abort();
+    await holdOne(s, p, abort.signal);
+    await s.limiter.drain();
+    assert.equal(await s.counters.get(`rl:key:${p.keyId}:concurrent`), 0);
+    await s.close();
+  });
+
   it('releases the slot and returns the reservation when a later stage fails', async () => {
     const s = await setup();
     const p = await s.principalFor({ maxConcurrent: 1, tpm: 1000 });
