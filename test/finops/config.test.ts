@@ -11,7 +11,7 @@ describe('finops config', () => {
     const c = finopsSchema.parse({});
     assert.deepEqual(c.alerts.thresholds, [50, 80, 100]);
     assert.equal(c.alerts.digest.time_utc, '09:00');
-    assert.equal(c.ledger.flush_interval_ms, 1_000);
+    assert.equal(c.ledger.flush_interval_ms, 200);
     assert.equal(c.self_hosted.window_ms, 3_600_000);
     assert.equal(c.budget_enforcement.default_max_output_tokens, 4_096);
     assert.deepEqual(c.budgets, []);
