@@ -5,9 +5,17 @@
 
 import { InvalidArgumentError, type Command } from 'commander';
 import { adminClient, GatewayError, processIo, runAction, withGatewayUrl, type CliIo, type Json } from './gateway-client.ts';
-import { printList } from './table.ts';
+import { printList, type Column } from './table.ts';
 
 export type { CliIo } from './gateway-client.ts';
+
+/** The limit fields keys and teams share, shown the same way in both lists. */
+const LIMIT_COLUMNS: Column[] = [
+  ['RPM', (r) => r.rpm],
+  ['TPM', (r) => r.tpm],
+  ['CONC', (r) => r.max_concurrent],
+  ['MODELS', (r) => r.models ?? 'all'],
+];
 
 const UNIT_MS: Record<string, number> = { s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 };
 
@@ -138,10 +146,7 @@ export function registerKeysCommand(program: Command, io: CliIo = processIo): vo
           ['PREFIX', (k) => `${String(k.key_prefix)}...`],
           ['TEAM', (k) => k.team_id],
           ['STATUS', (k) => k.status],
-          ['RPM', (k) => k.rpm],
-          ['TPM', (k) => k.tpm],
-          ['CONC', (k) => k.max_concurrent],
-          ['MODELS', (k) => k.models ?? 'all'],
+          ...LIMIT_COLUMNS,
           ['EXPIRES', (k) => date(k.expires_at)],
           ['LAST USED', (k) => date(k.last_used_at)],
         ]);
@@ -172,10 +177,7 @@ export function registerKeysCommand(program: Command, io: CliIo = processIo): vo
       printList(io.out, flags.json, data, data, 'No teams.\n', [
         ['ID', (t) => t.id],
         ['NAME', (t) => t.name],
-        ['RPM', (t) => t.rpm],
-        ['TPM', (t) => t.tpm],
-        ['CONC', (t) => t.max_concurrent],
-        ['MODELS', (t) => t.models ?? 'all'],
+        ...LIMIT_COLUMNS,
       ]);
     }),
   );
