@@ -48,7 +48,7 @@ export class BatchWorker {
   /** Claim token → items of that claim still being worked on or waiting for their outcome to be
    *  written: their leases are renewed until the write is done, so a slow write never lets a lease
    *  lapse and the item run again (on a busy shared store that became a spiral of repeated work). */
-  private readonly activeClaims = new Map<string, { left: number }>();
+  private readonly activeClaims = new Map<string, number>();
   /** Items claimed and not yet finished running, per model: what the allowance is measured against. */
   private readonly runningByModel = new Map<string, number>();
   /** Items claimed and not yet settled (running, or waiting for their outcome to be written). */
@@ -218,14 +218,15 @@ export class BatchWorker {
 
   /** One item of the claim is done with (its outcome written, or nothing to write). */
   private settleClaim(token: string): void {
-    const claim = this.activeClaims.get(token);
-    if (!claim) return;
+    const left = this.activeClaims.get(token);
+    if (left === undefined) return;
     this.unsettled -= 1;
-    if (--claim.left <= 0) this.activeClaims.delete(token);
+    if (left <= 1) this.activeClaims.delete(token);
+    else this.activeClaims.set(token, left - 1);
   }
 
   private claimed(token: string, count: number): void {
-    this.activeClaims.set(token, { left: count });
+    this.activeClaims.set(token, count);
     this.unsettled += count;
   }
 
