@@ -1,7 +1,7 @@
 // Writes usage records to the ledger off the request path.
 //
 // record() is synchronous and O(1): it appends to a bounded ring buffer and returns. A timer
-// flushes the buffer every flushIntervalMs (default 1 s here; the config's default is 200 ms), and a full batch triggers a flush at
+// flushes the buffer every flushIntervalMs (default 200 ms, as in the config), and a full batch triggers a flush at
 // once, each flush one transaction of multi-row INSERTs. Guarantees:
 //   - a request never waits for the database;
 //   - a clean shutdown (close()) writes everything recorded before it;
@@ -47,7 +47,7 @@ export class UsageRecorder {
   ) {
     this.queue = new RingBuffer(options.maxQueue ?? 50_000);
     this.batchSize = options.batchSize ?? 500;
-    this.timer = setInterval(() => this.flushQuietly(), options.flushIntervalMs ?? 1_000);
+    this.timer = setInterval(() => this.flushQuietly(), options.flushIntervalMs ?? 200);
     this.timer.unref();
   }
 

@@ -21,18 +21,15 @@ export function createLogger(level: string): Logger {
   // wakes a thread-pool thread and calls back): lines are gathered into larger writes instead.
   const destination = pino.destination({ sync: false, minLength: MIN_WRITE_BYTES });
   let written = 0;
-  const flushQuietly = () => {
+  // A quiet gateway's lines still appear within a second.
+  setInterval(() => {
+    if (written === 0) return;
+    written = 0;
     try {
       destination.flush();
     } catch {
       // destroyed (shutting down) or busy: the next flush or the exit hook writes it
     }
-  };
-  // A quiet gateway's lines still appear within a second.
-  setInterval(() => {
-    if (written === 0) return;
-    written = 0;
-    flushQuietly();
   }, FLUSH_EVERY_MS).unref();
   process.once('exit', () => {
     try {
@@ -41,7 +38,7 @@ export function createLogger(level: string): Logger {
       // a write still in flight: the thread pool finishes it
     }
   });
-  const logger = pino(
+  return pino(
     {
       level,
       base: { service: 'switchyard' },
@@ -58,5 +55,4 @@ export function createLogger(level: string): Logger {
     },
     destination,
   );
-  return logger;
 }
