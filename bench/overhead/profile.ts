@@ -97,9 +97,10 @@ const top = (m: Map<string, number>, n: number) =>
     .map(([k, v]) => `${((100 * v) / total).toFixed(1).padStart(5)} %  ${k}`)
     .join('\n');
 console.log(`\ninclusive time, Switchyard and package functions (top 50):\n${top(inclusive, 50)}`);
-// The measured window is the profile's last durationMs, give or take the shutdown after it.
+// The profile's last durationMs + 1 s: the measured window, the shutdown after it, and the end of
+// the warm-up before it (a cold process's first requests show there as long stretches).
 const measuredFrom = profileMs(profile) - durationMs - 1_000;
 console.log(`\nlogs and profile in ${dir}`);
-console.log(`\nlongest busy stretches of the event loop in the measured window (over 2 ms, top 10):\n${formatStretches(busyStretches(profile, 2, 10, measuredFrom))}`);
+console.log(`\nlongest busy stretches of the event loop from the end of the warm-up on (over 2 ms, top 10; times from the profile's start):\n${formatStretches(busyStretches(profile, 2, 10, measuredFrom))}`);
 console.log(`\nself time by function (top 40):\n${top(byFunction, 40)}\n\nself time by file or package (top 30):\n${top(byFile, 30)}\n\nprofile: ${join(profDir, file)}`);
 if (ALLOC) console.log(`\n${allocationReport(JSON.parse(readFileSync(allocFile, 'utf8')) as AllocProfile, served.requests)}`);
