@@ -92,7 +92,18 @@ export class BatchWorker {
 
   start(): void {
     const every = (ms: number, fn: () => Promise<unknown>) => {
-      const t = setInterval(() => void fn().catch((err: unknown) => this.options.logger.warn({ err: (err as Error).message }, 'batch worker task failed')), ms);
+      // A run still under way when the timer fires again is not doubled: overlapping lease renewals
+      // on PostgreSQL deadlocked each other (row locks taken in different orders), and every
+      // deadlock costs a second of waiting while more renewals pile onto the connection pool.
+      let running = false;
+      const run = () => {
+        if (running) return;
+        running = true;
+        fn()
+          .catch((err: unknown) => this.options.logger.warn({ err: (err as Error).message }, 'batch worker task failed'))
+          .finally(() => (running = false));
+      };
+      const t = setInterval(run, ms);
       t.unref();
       this.timers.push(t);
     };

@@ -188,7 +188,7 @@ export class SqlBatchStore {
   async claimItems(model: string, limit: number, token: string, nowMs: number, leaseMs: number): Promise<ClaimedItem[]> {
     const pick =
       "SELECT id FROM batch_items WHERE model = ? AND state = 'queued' AND next_attempt_ms <= ? ORDER BY next_attempt_ms LIMIT ?" +
-      (this.sql.dialect === 'postgres' ? ' FOR UPDATE SKIP LOCKED' : '');
+      this.skipLocked;
     const rows = await this.sql.query<{ id: string; batch_id: string; custom_id: string; model: string; body: string; attempts: number; history: string | null }>(
       `UPDATE batch_items SET state = 'leased', lease_token = ?, lease_expires_ms = ?, attempts = attempts + 1
        WHERE id IN (${pick}) RETURNING id, batch_id, custom_id, model, body, attempts, history`,
@@ -233,18 +233,26 @@ export class SqlBatchStore {
     let n = 0;
     for (let i = 0; i < tokens.length; i += 200) {
       const chunk = tokens.slice(i, i + 200);
-      n += await this.sql.run(
-        `UPDATE batch_items SET lease_expires_ms = ? WHERE state = 'leased' AND lease_token IN (${chunk.map(() => '?').join(', ')})`,
-        [untilMs, ...chunk],
-      );
+      const leased = `SELECT id FROM batch_items WHERE state = 'leased' AND lease_token IN (${chunk.map(() => '?').join(', ')})`;
+      n += await this.sql.run(`UPDATE batch_items SET lease_expires_ms = ? WHERE id IN (${leased}${this.skipLocked})`, [untilMs, ...chunk]);
     }
     return n;
+  }
+
+  /**
+   * On PostgreSQL, lease housekeeping skips rows another transaction holds (an outcome being
+   * written, a claim) instead of waiting for them: waiting statements that lock overlapping rows
+   * in different orders deadlock. A row skipped now is renewed or released at the next round.
+   */
+  private get skipLocked(): string {
+    return this.sql.dialect === 'postgres' ? ' FOR UPDATE SKIP LOCKED' : '';
   }
 
   /** Hands back the leases of workers that stopped renewing them (crashed or cut off). */
   async releaseExpiredLeases(nowMs: number): Promise<number> {
     return this.sql.run(
-      "UPDATE batch_items SET state = 'queued', lease_token = NULL, lease_expires_ms = NULL, next_attempt_ms = ? WHERE state = 'leased' AND lease_expires_ms < ?",
+      `UPDATE batch_items SET state = 'queued', lease_token = NULL, lease_expires_ms = NULL, next_attempt_ms = ?
+       WHERE id IN (SELECT id FROM batch_items WHERE state = 'leased' AND lease_expires_ms < ?${this.skipLocked})`,
       [nowMs, nowMs],
     );
   }
@@ -275,7 +283,8 @@ export class SqlBatchStore {
       const counts = new Map<string, { completed: number; failed: number; input: number; cached: number; output: number }>();
       const ledger = [];
       const now = Date.now();
-      for (const o of outcomes) {
+      // Rows locked in one order (by id) by every writer, so two writers' transactions never deadlock.
+      for (const o of [...outcomes].sort((a, b) => (a.itemId < b.itemId ? -1 : a.itemId > b.itemId ? 1 : 0))) {
         const changed = await tx.run(
           `UPDATE batch_items SET state = ?, next_attempt_ms = ?, lease_token = NULL, lease_expires_ms = NULL, status_code = ?, response = ?,
              error_code = ?, error_message = ?, request_id = ?, history = ?, prompt_tokens = ?, cached_tokens = ?, completion_tokens = ?, finished_ms = ?
