@@ -1,13 +1,14 @@
 // Sends one provider call to one deployment over its undici pool and hands back a canonical
 // response or stream. Owns the transport concerns: timeouts, cancellation, transport-error mapping.
 
-import { EventEmitter } from 'node:events';
 import type { CanonicalChunk, CanonicalEmbeddingResponse, CanonicalRequest, CanonicalResponse, CanonicalStream } from '../api/canonical.ts';
 import { GatewayError } from '../api/errors.ts';
 import type { Deployment } from '../routing/deployment.ts';
 import type { CancelSignal } from '../util/cancel-signal.ts';
 import { parseSse } from './sse.ts';
 import { DecodedStream } from './decoded-stream.ts';
+import { BodyQueue } from './body-queue.ts';
+import { UpstreamExchange } from './upstream-exchange.ts';
 
 export type UpstreamResult =
   | { type: 'json'; response: CanonicalResponse | CanonicalEmbeddingResponse }
@@ -36,32 +37,16 @@ export function mapTransportError(err: unknown, deployment: Deployment, afterFir
   return new GatewayError('upstream_unreachable', `The upstream deployment ${deployment.id} is unreachable (${code || (err as Error).message}).`, { code: 'upstream_unreachable' });
 }
 
-/**
- * Cancels one upstream call (client gone, or a timeout). undici takes an EventEmitter as `signal`;
- * it costs a fraction of an AbortController, which is made on every request.
- */
-class CallCanceller extends EventEmitter {
-  aborted = false;
-  reason: unknown;
-
-  abort(reason: unknown): void {
-    if (this.aborted) return;
-    this.aborted = true;
-    this.reason = reason;
-    this.emit('abort');
-  }
-}
-
 export async function callUpstream(deployment: Deployment, req: CanonicalRequest, clientSignal: CancelSignal): Promise<UpstreamResult> {
   const call = deployment.adapter.buildRequest(req, deployment.target);
   const { timeouts } = deployment;
-  const controller = new CallCanceller();
-  const abortFromClient = () => controller.abort(clientSignal.reason);
+  const exchange = new UpstreamExchange();
+  const abortFromClient = () => exchange.cancel(clientSignal.reason);
   if (clientSignal.aborted) abortFromClient();
   else clientSignal.addEventListener('abort', abortFromClient, { once: true });
-  const totalTimer = setTimeout(() => controller.abort({ timeout: 'total', ms: timeouts.total_ms } satisfies TimeoutReason), timeouts.total_ms);
+  const totalTimer = setTimeout(() => exchange.cancel({ timeout: 'total', ms: timeouts.total_ms } satisfies TimeoutReason), timeouts.total_ms);
   const firstTokenTimer = req.stream
-    ? setTimeout(() => controller.abort({ timeout: 'first_token', ms: timeouts.first_token_ms } satisfies TimeoutReason), timeouts.first_token_ms)
+    ? setTimeout(() => exchange.cancel({ timeout: 'first_token', ms: timeouts.first_token_ms } satisfies TimeoutReason), timeouts.first_token_ms)
     : undefined;
   const cleanup = () => {
     clearTimeout(totalTimer);
@@ -69,62 +54,62 @@ export async function callUpstream(deployment: Deployment, req: CanonicalRequest
     clientSignal.removeEventListener('abort', abortFromClient);
   };
 
-  let res;
+  let status: number;
   try {
-    res = await deployment.pool.request({
+    status = await exchange.start(deployment.pool, {
       path: deployment.basePath + call.path,
       method: 'POST',
       headers: call.headers,
       body: call.body,
-      signal: controller,
       headersTimeout: req.stream ? timeouts.first_token_ms : timeouts.total_ms,
       bodyTimeout: timeouts.idle_ms,
     });
   } catch (err) {
     cleanup();
-    throw mapTransportError(err, deployment, false, controller.reason);
+    throw mapTransportError(err, deployment, false, exchange.reason);
   }
 
-  if (res.statusCode >= 400) {
+  if (status >= 400) {
     let text = '';
     try {
-      text = await res.body.text();
+      text = (await exchange.body()).toString('utf8');
     } catch {
       // the status alone still tells what happened
     }
     cleanup();
-    throw deployment.adapter.parseError(res.statusCode, text, res.headers);
+    throw deployment.adapter.parseError(status, text, exchange.headers());
   }
 
   if (!req.stream) {
     try {
-      const json: unknown = await res.body.json();
+      const json: unknown = JSON.parse((await exchange.body()).toString('utf8'));
       return { type: 'json', response: deployment.adapter.parseResponse(req, json) };
     } catch (err) {
       if (err instanceof SyntaxError) throw new GatewayError('upstream_error', `The upstream deployment ${deployment.id} returned invalid JSON.`, { code: 'upstream_malformed_response' });
-      throw mapTransportError(err, deployment, true, controller.reason);
+      throw mapTransportError(err, deployment, true, exchange.reason);
     } finally {
       cleanup();
     }
   }
 
-  const body = res.body;
-  const closeBody = () => {
-    cleanup();
-    // Stops the upstream from generating for a client that is gone (or a stream we abandoned).
-    if (!body.destroyed) body.destroy();
-  };
   const decoder = deployment.adapter.streamDecoder?.(req);
   if (decoder) {
-    return {
-      type: 'stream',
-      stream: new DecodedStream(body, decoder, {
-        firstDelta: () => clearTimeout(firstTokenTimer),
-        mapError: (err) => mapTransportError(err, deployment, true, controller.reason),
-        close: closeBody,
-      }),
-    };
+    const stream: DecodedStream = new DecodedStream(decoder, {
+      firstDelta: () => clearTimeout(firstTokenTimer),
+      mapError: (err) => mapTransportError(err, deployment, true, exchange.reason),
+      close: () => {
+        cleanup();
+        // Stops the upstream from generating for a client that is gone (or a stream we abandoned);
+        // a stream that said it is complete keeps its connection while the response finishes.
+        if (!stream.completed) exchange.close();
+      },
+      resume: () => exchange.resume(),
+    });
+    exchange.pipeTo(stream);
+    return { type: 'stream', stream };
   }
+  const body = new BodyQueue(() => exchange.resume());
+  exchange.pipeTo(body);
   async function* relay(): AsyncGenerator<CanonicalChunk> {
     let sawToken = false;
     try {
@@ -136,9 +121,10 @@ export async function callUpstream(deployment: Deployment, req: CanonicalRequest
         yield chunk;
       }
     } catch (err) {
-      throw mapTransportError(err, deployment, true, controller.reason);
+      throw mapTransportError(err, deployment, true, exchange.reason);
     } finally {
-      closeBody();
+      cleanup();
+      exchange.close();
     }
   }
   return { type: 'stream', stream: relay() };

@@ -10,16 +10,23 @@ const req = parseOpenAIRequest('chat', { model: 'm', messages: [{ role: 'user', 
 const data = (delta: object, finish: string | null = null) =>
   `data: ${JSON.stringify({ id: 'c1', created: 7, model: 'up', choices: [{ index: 0, delta, finish_reason: finish }] })}\n\n`;
 
+/** A stream fed the way the upstream exchange feeds it: each piece pushed in a later tick, then the end. */
 function decoded(pieces: string[]) {
-  const calls = { firstDelta: 0, close: 0 };
-  async function* body() {
-    for (const p of pieces) yield Buffer.from(p);
-  }
-  const stream = new DecodedStream(body(), new OpenAIFormatStreamDecoder(req), {
+  const calls = { firstDelta: 0, close: 0, resume: 0 };
+  const stream = new DecodedStream(new OpenAIFormatStreamDecoder(req), {
     firstDelta: () => (calls.firstDelta += 1),
-    mapError: (err) => err,
+    mapError: (err: unknown) => err,
     close: () => (calls.close += 1),
+    resume: () => (calls.resume += 1),
   });
+  void (async () => {
+    for (const p of pieces) {
+      await new Promise((resolve) => setImmediate(resolve));
+      stream.push(Buffer.from(p));
+    }
+    await new Promise((resolve) => setImmediate(resolve));
+    stream.end();
+  })();
   return { stream, calls };
 }
 
@@ -33,7 +40,7 @@ async function collect(stream: AsyncIterable<CanonicalChunk>): Promise<{ chunks:
   return { chunks };
 }
 
-describe('DecodedStream (body pieces -> canonical chunks through a synchronous decoder)', () => {
+describe('DecodedStream (pushed body pieces -> canonical chunks through a synchronous decoder)', () => {
   it('decodes a burst in one piece and events split across pieces, stops at [DONE], closes once', async () => {
     const burst = data({ role: 'assistant', content: '' }) + data({ content: 'a' }) + data({ content: 'b' });
     const tail = data({}, 'stop') + 'data: [DONE]\n\n' + data({ content: 'never read' });
@@ -44,7 +51,7 @@ describe('DecodedStream (body pieces -> canonical chunks through a synchronous d
       chunks.map((c) => (c.type === 'delta' ? (c.text ?? c.finish_reason) : c.type)),
       ['start', '', 'a', 'b', 'stop', 'usage'],
     );
-    assert.deepEqual(calls, { firstDelta: 1, close: 1 });
+    assert.deepEqual(calls, { firstDelta: 1, close: 1, resume: 0 });
   });
 
   it('hands out the chunks decoded before an in-band error, then throws it', async () => {
@@ -62,5 +69,32 @@ describe('DecodedStream (body pieces -> canonical chunks through a synchronous d
     const early = decoded([data({ content: 'a' }) + data({ content: 'b' }), data({}, 'stop')]);
     for await (const c of early.stream) if (c.type === 'delta') break;
     assert.equal(early.calls.close, 1);
+  });
+
+  it('hands chunks pushed before the reader came, asks for a pause past its high-water mark and a resume once read', async () => {
+    const { stream, calls } = decoded([]);
+    let accepted = true;
+    let pushed = 0;
+    while (accepted) {
+      accepted = stream.push(Buffer.from(data({ content: 'x' })));
+      pushed += 1;
+    }
+    assert.ok(pushed > 100, `paused after ${pushed} pieces`);
+    let read = 0;
+    for await (const c of stream) {
+      if (c.type === 'delta') read += 1;
+      if (read === pushed) break;
+    }
+    assert.equal(read, pushed);
+    assert.equal(calls.resume, 1);
+  });
+
+  it('ends with the transport failure after the chunks decoded before it', async () => {
+    const { stream } = decoded([]);
+    stream.push(Buffer.from(data({ content: 'a' })));
+    stream.fail(new Error('socket hang up'));
+    const { chunks, error } = await collect(stream);
+    assert.deepEqual(chunks.map((c) => c.type), ['start', 'delta']);
+    assert.equal((error as Error).message, 'socket hang up');
   });
 });

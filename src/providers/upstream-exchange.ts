@@ -1,0 +1,164 @@
+// One HTTP exchange with an upstream through undici's dispatch API rather than pool.request().
+// request() wraps every response body in a Node Readable (stream state, events, an async
+// iterator, an async resource): per relayed chunk the largest cost and allocator in profiles, and
+// a good part of a JSON request's. Here the body's pieces go straight to their consumer: collected
+// for a JSON answer or an error, or pushed as they arrive into a sink (the stream decoder).
+// The handler speaks undici's own internal handler protocol (onConnect/onHeaders/onData/...),
+// the one its request() uses, so no adapter or header parsing runs per response.
+
+import type { Dispatcher } from 'undici';
+
+/** Where a streamed body's pieces go, as they arrive. */
+export interface BodySink {
+  /** A piece of the body; false asks the exchange to pause until `resume()`. */
+  push(piece: Buffer): boolean;
+  /** The body is complete. */
+  end(): void;
+  /** The transfer failed (transport error, timeout, cancellation). */
+  fail(error: unknown): void;
+}
+
+type Waiter<T> = { resolve(value: T): void; reject(error: unknown): void };
+
+/** What undici's abort function receives; our own reason (a timeout, the client leaving) is kept apart. */
+class ExchangeCancelled extends Error {
+  constructor() {
+    super('upstream call cancelled');
+    this.name = 'ExchangeCancelled';
+  }
+}
+
+export class UpstreamExchange implements Dispatcher.DispatchHandler {
+  statusCode = 0;
+  private rawHeaders: Buffer[] = [];
+  /** Why the call was cancelled (a timeout, the client's reason); undefined while it was not. */
+  reason: unknown;
+  private cancelled = false;
+  private abortTransfer: ((error: Error) => void) | undefined;
+  private resumeTransfer: (() => void) | undefined;
+  private headWaiter: Waiter<number> | undefined;
+  /** Body pieces received before a sink was attached, or all of them when collecting. */
+  private pieces: Buffer[] = [];
+  private sink: BodySink | undefined;
+  private bodyWaiter: Waiter<Buffer> | undefined;
+  private complete = false;
+  private failure: { error: unknown } | undefined;
+
+  /** Sends the request on `dispatcher`; the returned promise settles with the response's status. */
+  start(dispatcher: Dispatcher, options: Dispatcher.DispatchOptions): Promise<number> {
+    const head = new Promise<number>((resolve, reject) => (this.headWaiter = { resolve, reject }));
+    dispatcher.dispatch(options, this);
+    return head;
+  }
+
+  /** Cancels the call: whoever waits on it sees `error`; undici closes the connection. */
+  cancel(reason: unknown): void {
+    if (this.cancelled || this.complete || this.failure) return;
+    this.cancelled = true;
+    this.reason = reason;
+    const error = new ExchangeCancelled();
+    this.settleFailure(error);
+    this.abortTransfer?.(error);
+  }
+
+  /** Stops a transfer still under way (the reader is gone or done with it); nothing when it ended. */
+  close(): void {
+    if (this.complete || this.failure) return;
+    const error = new ExchangeCancelled();
+    this.settleFailure(error);
+    this.abortTransfer?.(error);
+  }
+
+  resume(): void {
+    this.resumeTransfer?.();
+  }
+
+  /** The whole body, once it is complete. */
+  body(): Promise<Buffer> {
+    if (this.failure) return Promise.reject(this.failure.error);
+    if (this.complete) return Promise.resolve(this.joined());
+    return new Promise<Buffer>((resolve, reject) => (this.bodyWaiter = { resolve, reject }));
+  }
+
+  /** From now on body pieces go to `sink`, starting with those already received. */
+  pipeTo(sink: BodySink): void {
+    this.sink = sink;
+    const early = this.pieces;
+    this.pieces = [];
+    let flowing = true;
+    for (const piece of early) flowing = sink.push(piece) && flowing;
+    if (this.failure) sink.fail(this.failure.error);
+    else if (this.complete) sink.end();
+    else if (!flowing) return; // undici resumes when the sink asks
+  }
+
+  /** Response headers as a record (error paths only: building it costs). */
+  headers(): Record<string, string | string[]> {
+    const out: Record<string, string | string[]> = {};
+    for (let i = 0; i + 1 < this.rawHeaders.length; i += 2) {
+      const name = this.rawHeaders[i].toString('latin1').toLowerCase();
+      const value = this.rawHeaders[i + 1].toString('latin1');
+      const seen = out[name];
+      out[name] = seen === undefined ? value : Array.isArray(seen) ? [...seen, value] : [seen, value];
+    }
+    return out;
+  }
+
+  // undici's handler protocol.
+
+  onConnect(abort: (error?: Error) => void): void {
+    if (this.cancelled || this.failure) abort(new ExchangeCancelled());
+    else this.abortTransfer = abort;
+  }
+
+  onHeaders(statusCode: number, rawHeaders: Buffer[], resume: () => void): boolean {
+    if (statusCode < 200) return true; // 1xx: the real response follows
+    this.statusCode = statusCode;
+    this.rawHeaders = rawHeaders;
+    this.resumeTransfer = resume;
+    const waiter = this.headWaiter;
+    this.headWaiter = undefined;
+    waiter?.resolve(statusCode);
+    return true;
+  }
+
+  onData(piece: Buffer): boolean {
+    if (this.failure) return true;
+    if (this.sink) return this.sink.push(piece);
+    this.pieces.push(piece);
+    return true;
+  }
+
+  onComplete(): void {
+    if (this.failure) return;
+    this.complete = true;
+    if (this.sink) this.sink.end();
+    else if (this.bodyWaiter) {
+      const waiter = this.bodyWaiter;
+      this.bodyWaiter = undefined;
+      waiter.resolve(this.joined());
+    }
+  }
+
+  onError(error: Error): void {
+    this.settleFailure(error);
+  }
+
+  private settleFailure(error: unknown): void {
+    if (this.failure || this.complete) return;
+    this.failure = { error };
+    this.pieces = [];
+    const head = this.headWaiter;
+    const body = this.bodyWaiter;
+    this.headWaiter = this.bodyWaiter = undefined;
+    head?.reject(error);
+    body?.reject(error);
+    this.sink?.fail(error);
+  }
+
+  private joined(): Buffer {
+    const pieces = this.pieces;
+    this.pieces = [];
+    return pieces.length === 1 ? pieces[0] : Buffer.concat(pieces);
+  }
+}
