@@ -40,6 +40,8 @@ export class UpstreamExchange implements Dispatcher.DispatchHandler {
   /** Body pieces received before a sink was attached, or all of them when collecting. */
   private pieces: Buffer[] = [];
   private sink: BodySink | undefined;
+  /** The sink refused a piece: later pieces wait in `pieces` (and undici is paused) until resume(). */
+  private held = false;
   private bodyWaiter: Waiter<Buffer> | undefined;
   private complete = false;
   private failure: { error: unknown } | undefined;
@@ -69,7 +71,13 @@ export class UpstreamExchange implements Dispatcher.DispatchHandler {
     this.abortTransfer?.(error);
   }
 
+  /** The sink caught up: hand it what was held back, then let undici read on. */
   resume(): void {
+    if (this.held) {
+      this.held = false;
+      this.deliver();
+      if (this.held) return;
+    }
     this.resumeTransfer?.();
   }
 
@@ -83,13 +91,7 @@ export class UpstreamExchange implements Dispatcher.DispatchHandler {
   /** From now on body pieces go to `sink`, starting with those already received. */
   pipeTo(sink: BodySink): void {
     this.sink = sink;
-    const early = this.pieces;
-    this.pieces = [];
-    let flowing = true;
-    for (const piece of early) flowing = sink.push(piece) && flowing;
-    if (this.failure) sink.fail(this.failure.error);
-    else if (this.complete) sink.end();
-    else if (!flowing) return; // undici resumes when the sink asks
+    this.deliver();
   }
 
   /** Response headers as a record (error paths only: building it costs). */
@@ -124,16 +126,21 @@ export class UpstreamExchange implements Dispatcher.DispatchHandler {
 
   onData(piece: Buffer): boolean {
     if (this.failure) return true;
-    if (this.sink) return this.sink.push(piece);
+    if (this.sink && !this.held) {
+      if (this.sink.push(piece)) return true;
+      this.held = true;
+      return false;
+    }
     this.pieces.push(piece);
-    return true;
+    return !this.held;
   }
 
   onComplete(): void {
     if (this.failure) return;
     this.complete = true;
-    if (this.sink) this.sink.end();
-    else if (this.bodyWaiter) {
+    if (this.sink) {
+      if (!this.held) this.sink.end();
+    } else if (this.bodyWaiter) {
       const waiter = this.bodyWaiter;
       this.bodyWaiter = undefined;
       waiter.resolve(this.joined());
@@ -154,6 +161,17 @@ export class UpstreamExchange implements Dispatcher.DispatchHandler {
     head?.reject(error);
     body?.reject(error);
     this.sink?.fail(error);
+  }
+
+  /** Replays held pieces to the sink until it refuses one; then the body's end, once all are in. */
+  private deliver(): void {
+    const sink = this.sink!;
+    let i = 0;
+    while (i < this.pieces.length && !this.held) if (!sink.push(this.pieces[i++])) this.held = true;
+    this.pieces = i === this.pieces.length ? [] : this.pieces.slice(i);
+    if (this.held) return;
+    if (this.failure) sink.fail(this.failure.error);
+    else if (this.complete) sink.end();
   }
 
   private joined(): Buffer {
