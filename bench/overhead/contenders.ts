@@ -139,6 +139,8 @@ export interface SwitchyardOptions {
   nodeFlags?: string[];
   /** Extra environment (profiling experiments, e.g. LOG_LEVEL). */
   env?: Record<string, string>;
+  /** A second ON contender in the same run, told apart by id (A/B experiments with node flags). */
+  variant?: string;
 }
 
 const MASTER_KEY = 'sk-bench-master-0123456789';
@@ -181,7 +183,7 @@ async function provisionTenant(url: string): Promise<string> {
 }
 
 export async function startSwitchyard(options: SwitchyardOptions): Promise<Contender> {
-  const id = options.tenancy ? 'switchyard-on' : 'switchyard-off';
+  const id = options.variant ? 'switchyard-variant' : options.tenancy ? 'switchyard-on' : 'switchyard-off';
   const work = mkdtempSync(join(options.dir, `${id}-`));
   const configFile = join(work, 'switchyard.yaml');
   writeFileSync(configFile, stringify(switchyardConfig(options.stub, options.tenancy)));
@@ -202,7 +204,11 @@ export async function startSwitchyard(options: SwitchyardOptions): Promise<Conte
   const headers: Record<string, string> = key ? { authorization: `Bearer ${key}` } : {};
   return {
     id,
-    label: options.tenancy ? 'Switchyard, keys + limits + budgets + ledger ON' : 'Switchyard, OFF (no key, no limits, no budgets)',
+    label: options.variant
+      ? `Switchyard ON, variant: ${options.variant}`
+      : options.tenancy
+        ? 'Switchyard, keys + limits + budgets + ledger ON'
+        : 'Switchyard, OFF (no key, no limits, no budgets)',
     pids: () => [child.pid!],
     target: (s) => ({ port, path: '/v1/chat/completions', headers, body: requestBody(s) }),
     stop: stopper(child),

@@ -53,6 +53,11 @@ async function launch(): Promise<void> {
   const nodeFlags = (process.env.BENCH_SWITCHYARD_NODE_FLAGS ?? '').split(' ').filter(Boolean);
   if (wanted.has('switchyard-on')) contenders.push(await startSwitchyard({ tenancy: true, cpu: CONTENDER_CPU, dir, stub, nodeFlags }));
   if (wanted.has('switchyard-off')) contenders.push(await startSwitchyard({ tenancy: false, cpu: CONTENDER_CPU, dir, stub, nodeFlags }));
+  // Investigation only: an A/B of node flags, alternating with switchyard-on in the same run (machine drift hits both alike).
+  const variantFlags = (process.env.BENCH_VARIANT_FLAGS ?? '').split(' ').filter(Boolean);
+  if (wanted.has('switchyard-variant') && variantFlags.length > 0) {
+    contenders.push(await startSwitchyard({ tenancy: true, cpu: CONTENDER_CPU, dir, stub, nodeFlags: [...nodeFlags, ...variantFlags], variant: variantFlags.join(' ') }));
+  }
   if (wanted.has('node-floor')) contenders.push(await startNodeFloor(dir, stub, CONTENDER_CPU));
   if (wanted.has('nginx')) {
     const nginx = findNginx(log);
