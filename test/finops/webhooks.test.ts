@@ -124,13 +124,15 @@ describe('WebhookDispatcher', () => {
     const dispatcher = new WebhookDispatcher({
       targets: webhookTargets([{ name: 'down', url: 'http://127.0.0.1:9/hook', format: 'json', headers: {} }]),
       log: stores.alerts,
-      backoffBaseMs: 5,
+      // Backoffs long enough (at least 50 + 100 ms with jitter) that a send() waiting for the attempts could not pass
+      // for one that only queues, even on a loaded CI machine.
+      backoffBaseMs: 100,
       maxAttempts: 3,
       onGiveUp: (d) => gaveUp.push(d),
     });
     const t0 = performance.now();
     const [id] = dispatcher.send(alert());
-    assert.ok(performance.now() - t0 < 5, 'send() only queues');
+    assert.ok(performance.now() - t0 < 100, 'send() only queues');
     await dispatcher.idle();
     assert.equal(gaveUp[0]?.reason, 'attempts_exhausted');
     const attempts = await stores.alerts.listDeliveries(id);
