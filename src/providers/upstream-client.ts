@@ -7,12 +7,15 @@ import type { Deployment } from '../routing/deployment.ts';
 import type { CancelSignal } from '../util/cancel-signal.ts';
 import { parseSse } from './sse.ts';
 import { DecodedStream } from './decoded-stream.ts';
-import { BodyQueue } from './body-queue.ts';
+import { PushQueue } from './push-queue.ts';
 import { UpstreamExchange } from './upstream-exchange.ts';
 
 export type UpstreamResult =
   | { type: 'json'; response: CanonicalResponse | CanonicalEmbeddingResponse }
   | { type: 'stream'; stream: CanonicalStream };
+
+/** Body pieces waiting for an async-generator parser beyond which the transfer is paused. */
+const BODY_HIGH_WATER_PIECES = 64;
 
 const TIMEOUT_CODES = new Set(['UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT']);
 
@@ -108,7 +111,8 @@ export async function callUpstream(deployment: Deployment, req: CanonicalRequest
     exchange.pipeTo(stream);
     return { type: 'stream', stream };
   }
-  const body = new BodyQueue(() => exchange.resume());
+  // The body's pieces themselves, for adapters that parse SSE events through async generators.
+  const body = new PushQueue<Buffer>(BODY_HIGH_WATER_PIECES, BODY_HIGH_WATER_PIECES / 4, { resume: () => exchange.resume() });
   exchange.pipeTo(body);
   async function* relay(): AsyncGenerator<CanonicalChunk> {
     let sawToken = false;

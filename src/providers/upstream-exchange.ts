@@ -9,9 +9,9 @@
 import type { Dispatcher } from 'undici';
 
 /** Where a streamed body's pieces go, as they arrive. */
-export interface BodySink {
+export interface BodySink<Piece = Buffer> {
   /** A piece of the body; false asks the exchange to pause until `resume()`. */
-  push(piece: Buffer): boolean;
+  push(piece: Piece): boolean;
   /** The body is complete. */
   end(): void;
   /** The transfer failed (transport error, timeout, cancellation). */
