@@ -240,9 +240,10 @@ export class SqlBatchStore {
   }
 
   /**
-   * On PostgreSQL, lease housekeeping skips rows another transaction holds (an outcome being
-   * written, a claim) instead of waiting for them: waiting statements that lock overlapping rows
-   * in different orders deadlock. A row skipped now is renewed or released at the next round.
+   * On PostgreSQL, claims and lease housekeeping skip rows another transaction holds (an outcome
+   * being written, another claim) instead of waiting for them: waiting statements that lock
+   * overlapping rows in different orders deadlock. A row skipped now is taken, renewed or released
+   * at the next round.
    */
   private get skipLocked(): string {
     return this.sql.dialect === 'postgres' ? ' FOR UPDATE SKIP LOCKED' : '';
