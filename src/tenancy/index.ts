@@ -27,6 +27,8 @@ export interface TenancyOptions {
   limits?: Pick<LimitDeps, 'defaultCompletionReserve' | 'concurrencyTtlMs' | 'failOpen'>;
   /** Counter-store and Redis failures (requests carry on; see LimitDeps.failOpen). */
   onError?: (err: unknown, during: string) => void;
+  /** The clock expiry checks and stamps read (epoch ms); one clock for the service and its admin API. */
+  now?: () => number;
 }
 
 export interface Tenancy {
@@ -54,7 +56,7 @@ export async function createTenancy(options: TenancyOptions): Promise<Tenancy> {
   const onError = options.onError ?? (() => {});
   const store = new SqlTenancyStore(options.sql);
   const bus = options.redisUrl ? new RedisInvalidationBus({ url: options.redisUrl, onError: (err) => onError(err, 'redis pub/sub') }) : undefined;
-  const keys = new KeysService({ store, bus, cacheTtlMs: options.cacheTtlMs });
+  const keys = new KeysService({ store, bus, cacheTtlMs: options.cacheTtlMs, now: options.now });
   try {
     await keys.start();
   } catch (err) {
@@ -69,7 +71,7 @@ export async function createTenancy(options: TenancyOptions): Promise<Tenancy> {
     authenticate: createAuthenticator({ keys, masterKey: options.masterKey }),
     mayUseModel: async (principal, model) => isModelAllowed(await keys.identityOf(principal), model),
     responseHeaders: responseRateLimitHeaders,
-    adminRoutes: tenancyAdminRoutes(keys),
+    adminRoutes: tenancyAdminRoutes(keys, options.now),
     close: async () => {
       await limiter.drain();
       await keys.close();

@@ -2,12 +2,11 @@
 
 import { describe, it } from 'node:test';
 import assert, { AssertionError } from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Ajv2020 } from 'ajv/dist/2020.js';
-import { assertMatchesSchema, embeddingFromWire, normalizeOpenApiSchema, openApiSpecPath } from './openapi.ts';
+import { ROOT_SCHEMAS, schemaClosure } from '../fixtures/openai-openapi/extract.ts';
+import { assertMatchesSchema, embeddingFromWire, normalizeOpenApiSchema, openApiSchemasPath } from './openapi.ts';
 
 type Json = Record<string, unknown>;
 const clone = <T>(v: T): T => structuredClone(v);
@@ -276,8 +275,8 @@ describe('assertMatchesSchema: broken bodies are rejected, naming the path', () 
     assertRejected('CreateChatCompletionResponse', c, "'id'", '/choices/0/finish_reason', '/created');
   });
 
-  it('fails clearly for a schema name the spec does not have', () => {
-    assert.throws(() => assertMatchesSchema('CreateChatCompletionResponses', {}), /"CreateChatCompletionResponses" is not in components\.schemas/);
+  it('fails clearly for a schema name the fixture does not have, saying how to add it', () => {
+    assert.throws(() => assertMatchesSchema('CreateChatCompletionResponses', {}), /"CreateChatCompletionResponses" is not among the extracted OpenAI schemas.*add it to ROOT_SCHEMAS/);
   });
 });
 
@@ -346,23 +345,21 @@ describe('embeddingFromWire', () => {
   });
 });
 
-describe('spec location', () => {
-  it('defaults to ../shared/specs/openai-openapi.yaml relative to the repo root, and the spec is there', () => {
+describe('schema fixture', () => {
+  it('lives inside the repository, names its source, and holds every root schema with all it references', () => {
+    const path = openApiSchemasPath();
     const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
-    if (!process.env.OPENAI_OPENAPI_SPEC) assert.equal(openApiSpecPath(), resolve(repoRoot, '../shared/specs/openai-openapi.yaml'));
-    assert.ok(existsSync(openApiSpecPath()), `the OpenAI spec must exist at ${openApiSpecPath()}`);
+    assert.ok(path.startsWith(repoRoot), `${path} is inside ${repoRoot}`);
+    const fixture = JSON.parse(readFileSync(path, 'utf8')) as { source: { sha256: string; license: { identifier: string } }; roots: string[]; schemas: Record<string, unknown> };
+    assert.match(fixture.source.sha256, /^[0-9a-f]{64}$/);
+    assert.equal(fixture.source.license.identifier, 'MIT');
+    assert.deepEqual(fixture.roots, ROOT_SCHEMAS);
+    assert.deepEqual(Object.keys(schemaClosure(fixture.schemas, ROOT_SCHEMAS)), Object.keys(fixture.schemas), 'closed under $ref, nothing extra');
   });
 
-  it('throws a clear error (no silent skip) when the spec file is missing', () => {
-    const script = `import { assertMatchesSchema } from ${JSON.stringify(new URL('./openapi.ts', import.meta.url).href)};\n` + `assertMatchesSchema('Model', {});`;
-    const res = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
-      env: { ...process.env, OPENAI_OPENAPI_SPEC: '/nonexistent/openai-openapi.yaml' },
-      cwd: fileURLToPath(new URL('../../', import.meta.url)),
-      encoding: 'utf8',
-      timeout: 30_000,
-    });
-    assert.notEqual(res.status, 0);
-    assert.match(res.stderr, /OpenAI OpenAPI spec not found at \/nonexistent\/openai-openapi\.yaml/);
-    assert.match(res.stderr, /OPENAI_OPENAPI_SPEC/);
+  it('the extraction follows references transitively and refuses a missing one', () => {
+    const all = { A: { $ref: '#/components/schemas/B' }, B: { properties: { c: { items: { $ref: '#/components/schemas/C' } } } }, C: {}, D: {} };
+    assert.deepEqual(Object.keys(schemaClosure(all, ['A'])), ['A', 'B', 'C']);
+    assert.throws(() => schemaClosure(all, ['E']), /schema E is not in components.schemas/);
   });
 });

@@ -1,35 +1,26 @@
 // Validates values (our HTTP response bodies) against the official OpenAI OpenAPI description.
 //
-// The spec lives outside the repo: `<repo>/../shared/specs/openai-openapi.yaml` (override with the
-// OPENAI_OPENAPI_SPEC environment variable). A missing spec is an error, never a skip.
+// The schemas come from test/fixtures/openai-openapi/schemas.json: the entries of the spec's
+// `components.schemas` the tests use, with everything they reference, extracted by extract.ts beside
+// it (README.md there gives the provenance and the MIT licence). The repository needs nothing outside it.
 //
 // The spec is OpenAPI 3.1 (JSON Schema 2020-12) with OpenAPI 3.0 leftovers, which are rewritten
-// before compiling (see normalizeOpenApiSchema). Parsing the ~3 MB YAML takes ~2 s, so it happens
-// lazily, once per process, and the parse result is also cached on disk in the OS temp directory,
-// keyed by the spec's sha256 (so a changed spec is never read stale). Each schema is compiled once.
+// before compiling (see normalizeOpenApiSchema). The fixture is read once per process; each schema is
+// compiled once.
 
 import { AssertionError } from 'node:assert';
-import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Ajv2020, type ErrorObject, type Format, type ValidateFunction } from 'ajv/dist/2020.js';
-import { parse as parseYaml } from 'yaml';
 
-const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const DEFAULT_SPEC_PATH = resolve(REPO_ROOT, '../shared/specs/openai-openapi.yaml');
+const FIXTURE_PATH = fileURLToPath(new URL('../fixtures/openai-openapi/schemas.json', import.meta.url));
 const SPEC_ID = 'https://switchyard.invalid/openai-openapi.json';
-const PARSE_CACHE_DIR = join(tmpdir(), 'switchyard-openapi-cache');
-/** Bump if the shape of the on-disk parse cache changes. */
-const PARSE_CACHE_VERSION = 1;
 
 type JsonObject = Record<string, unknown>;
 
-/** Where the spec is read from: $OPENAI_OPENAPI_SPEC (relative to cwd) or `<repo>/../shared/specs/...`. */
-export function openApiSpecPath(): string {
-  const fromEnv = process.env.OPENAI_OPENAPI_SPEC;
-  return fromEnv ? resolve(fromEnv) : DEFAULT_SPEC_PATH;
+/** Where the extracted schemas are read from (inside the repository). */
+export function openApiSchemasPath(): string {
+  return FIXTURE_PATH;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -147,40 +138,10 @@ interface Compiled {
 let compiled: Compiled | undefined;
 
 function readComponentSchemas(path: string): JsonObject {
-  if (!existsSync(path)) {
-    throw new Error(
-      `OpenAI OpenAPI spec not found at ${path}. Expected it at ../shared/specs/openai-openapi.yaml relative to ` +
-        `the repo root (${REPO_ROOT}), or set OPENAI_OPENAPI_SPEC to its path.`,
-    );
-  }
-  const raw = readFileSync(path);
-  const sha = createHash('sha256').update(raw).digest('hex');
-  const cacheFile = join(PARSE_CACHE_DIR, `v${PARSE_CACHE_VERSION}-${sha}.json`);
-  try {
-    const cached: unknown = JSON.parse(readFileSync(cacheFile, 'utf8'));
-    if (isObject(cached) && cached.sha256 === sha && isObject(cached.schemas)) return cached.schemas;
-  } catch {
-    // no (usable) cache: parse the YAML below
-  }
-
-  let doc: unknown;
-  try {
-    doc = parseYaml(raw.toString('utf8'));
-  } catch (err) {
-    throw new Error(`OpenAI OpenAPI spec at ${path} is not valid YAML: ${(err as Error).message}`, { cause: err });
-  }
-  const schemas = isObject(doc) && isObject(doc.components) ? doc.components.schemas : undefined;
-  if (!isObject(schemas)) throw new Error(`OpenAI OpenAPI spec at ${path} has no components.schemas`);
-
-  try {
-    mkdirSync(PARSE_CACHE_DIR, { recursive: true });
-    const tmp = `${cacheFile}.${process.pid}.tmp`;
-    writeFileSync(tmp, JSON.stringify({ sha256: sha, source: path, schemas }));
-    renameSync(tmp, cacheFile); // atomic: concurrent test processes never read a half-written file
-  } catch {
-    // caching is an optimisation only
-  }
-  return schemas;
+  if (!existsSync(path)) throw new Error(`OpenAI schemas not found at ${path}: regenerate them with npm run fixtures:openapi (see the README beside it).`);
+  const doc: unknown = JSON.parse(readFileSync(path, 'utf8'));
+  if (!isObject(doc) || !isObject(doc.schemas)) throw new Error(`${path} has no schemas object`);
+  return doc.schemas;
 }
 
 /** Collects every `format` used in schema positions, so unknown ones are registered as annotations. */
@@ -224,8 +185,8 @@ const KNOWN_FORMATS: Record<string, Format> = {
 };
 
 function load(): Compiled {
-  const path = openApiSpecPath();
-  if (compiled && compiled.path === path) return compiled;
+  const path = openApiSchemasPath();
+  if (compiled) return compiled;
   const rawSchemas = readComponentSchemas(path);
   const $defs = Object.fromEntries(Object.entries(rawSchemas).map(([name, s]) => [name, normalizeOpenApiSchema(s, '#/$defs/')]));
 
@@ -242,7 +203,7 @@ function validatorFor(schemaName: string): ValidateFunction {
   let validate = c.validators.get(schemaName);
   if (validate) return validate;
   if (!c.schemaNames.has(schemaName)) {
-    throw new Error(`Schema "${schemaName}" is not in components.schemas of the OpenAI OpenAPI spec (${c.path})`);
+    throw new Error(`Schema "${schemaName}" is not among the extracted OpenAI schemas (${c.path}); add it to ROOT_SCHEMAS in test/fixtures/openai-openapi/extract.ts and re-run it`);
   }
   validate = c.ajv.compile({ $ref: `${SPEC_ID}#/$defs/${encodePointerToken(schemaName)}` });
   c.validators.set(schemaName, validate);

@@ -17,12 +17,17 @@ const budgetsStub: AdminRoute = {
   },
 };
 
+// One fixed clock for the CLI and the admin server it talks to: expiry is computed on one side and
+// checked on the other, so a fixed date on one side and the real clock on the other fails on some day.
+const NOW = Date.parse('2026-11-01T00:00:00Z');
+const clock = () => NOW;
+
 let withBudgets: Awaited<ReturnType<typeof startAdminServer>>;
 let withoutBudgets: Awaited<ReturnType<typeof startAdminServer>>;
 
 before(async () => {
-  withBudgets = await startAdminServer([budgetsStub]);
-  withoutBudgets = await startAdminServer();
+  withBudgets = await startAdminServer([budgetsStub], clock);
+  withoutBudgets = await startAdminServer([], clock);
 });
 after(async () => {
   await withBudgets.close();
@@ -33,7 +38,7 @@ async function cli(url: string, args: string[], env: NodeJS.ProcessEnv = { SWITC
   let out = '';
   let err = '';
   let code = 0;
-  const io: CliIo = { out: (t) => (out += t), err: (t) => (err += t), env, setExitCode: (c) => (code = c), now: () => Date.parse('2026-11-01T00:00:00Z') };
+  const io: CliIo = { out: (t) => (out += t), err: (t) => (err += t), env, setExitCode: (c) => (code = c), now: clock };
   const program = new Command().exitOverride().configureOutput({ writeOut: (t) => (out += t), writeErr: (t) => (err += t) });
   registerKeysCommand(program, io);
   await program.parseAsync([...args, '--url', url], { from: 'user' });

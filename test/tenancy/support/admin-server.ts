@@ -12,10 +12,11 @@ import { sqliteTenancy } from './fixtures.ts';
 
 export const ADMIN_MASTER_KEY = 'sk-admin-test-master-key';
 
-export async function startAdminServer(extraRoutes: AdminRoute[] = []): Promise<{ url: string; tenancy: Tenancy; close: () => Promise<void> }> {
+/** `now` is the one clock of the server's keys service and admin API (a test's CLI passes the same one). */
+export async function startAdminServer(extraRoutes: AdminRoute[] = [], now?: () => number): Promise<{ url: string; tenancy: Tenancy; close: () => Promise<void> }> {
   const { opened } = await sqliteTenancy();
   const counters = new MemoryCounterStore();
-  const tenancy = await createTenancy({ sql: opened.sql, counters, masterKey: ADMIN_MASTER_KEY });
+  const tenancy = await createTenancy({ sql: opened.sql, counters, masterKey: ADMIN_MASTER_KEY, now });
   const router = new AdminRouter(async (headers) => {
     if (headers.authorization !== `Bearer ${ADMIN_MASTER_KEY}`) throw new GatewayError('authentication', 'Invalid API key.', { code: 'invalid_api_key' });
   });
