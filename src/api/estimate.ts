@@ -1,0 +1,1 @@
+export { estimatePromptTokens, estimateTokens } from '../providers/estimate.ts';
