@@ -182,10 +182,11 @@ export class Deployment implements ReplicaView {
     }
   }
 
-  /** Outlier detection judged this attempt stalled: it counts as a failure now. */
-  markStalled(ticket: WorkTicket, now: number): void {
+  /** Outlier detection judged this attempt stalled (no first token after `waitedMs`): it counts as a failure now. */
+  markStalled(ticket: WorkTicket, now: number, waitedMs: number, thresholdMs: number): void {
     if (ticket.stalled || ticket.ended) return;
     ticket.stalled = true;
+    this.lastError = `stalled: an attempt had no first token after ${Math.round(waitedMs)} ms (stall threshold ${Math.round(thresholdMs)} ms)`;
     this.windowOutcomes++;
     this.windowFailures++;
     this.breaker.onFailure(now);

@@ -54,7 +54,7 @@ export function examinePool(pool: ModelPool, now: number, perfNow: number): void
   for (const d of deployments) {
     const threshold = stallThresholdMs(d, deployments, config);
     // Oldest first: the first attempt younger than the threshold ends the walk.
-    for (let t = d.oldestWaitingAttempt; t !== null && perfNow - t.sentAt >= threshold; t = t.newer) d.markStalled(t, now);
+    for (let t = d.oldestWaitingAttempt; t !== null && perfNow - t.sentAt >= threshold; t = t.newer) d.markStalled(t, now, perfNow - t.sentAt, threshold);
   }
 
   const evaluated: Deployment[] = [];
