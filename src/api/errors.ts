@@ -69,6 +69,8 @@ export interface GatewayErrorOptions {
   status?: number;
   /** Extra response headers (e.g. Retry-After). */
   headers?: Record<string, string>;
+  /** Overrides what the kind and status imply: whether another replica or attempt may succeed. */
+  retryable?: boolean;
 }
 
 export class GatewayError extends Error {
@@ -77,6 +79,7 @@ export class GatewayError extends Error {
   readonly param: string | null;
   readonly code: string | null;
   readonly headers: Record<string, string>;
+  private readonly retryableOverride: boolean | undefined;
 
   constructor(kind: ErrorKind, message: string, options: GatewayErrorOptions = {}) {
     super(message);
@@ -86,10 +89,12 @@ export class GatewayError extends Error {
     this.param = options.param ?? null;
     this.code = options.code ?? null;
     this.headers = options.headers ?? {};
+    this.retryableOverride = options.retryable;
   }
 
   /** True for failures where another replica or a later attempt may succeed. */
   get retryable(): boolean {
+    if (this.retryableOverride !== undefined) return this.retryableOverride;
     return (
       this.kind === 'upstream_unreachable' ||
       this.kind === 'upstream_timeout' ||

@@ -82,6 +82,7 @@ async function runSim(flags: SimFlags): Promise<void> {
     embeddingDim: flags.embeddingDim,
     overrides,
     faults: Object.fromEntries(Object.entries(faults).filter(([, v]) => v !== undefined)),
+    onCrash: () => process.exit(70),
   });
   process.stdout.write(`switchyard sim: ${sim.profile.name} serving ${sim.servedModelName} on ${sim.url}\n`);
   process.send?.({ type: 'sim-ready', url: sim.url, port: sim.port });

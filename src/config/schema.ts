@@ -104,6 +104,20 @@ export const circuitBreakerSchema = z.strictObject({
   max_ejection_ms: durationMs.default(300_000),
 });
 
+/** Ejection of replicas that fail or stall far more than their peers (see docs/routing.md). */
+export const outlierDetectionSchema = z.strictObject({
+  /** How often each pool is examined. */
+  interval_ms: durationMs.default(1_000),
+  /** An attempt with no first token after this many times its peers' typical time to first token is stalled... */
+  stall_factor: z.number().min(1).default(10),
+  /** ...and never before this long. */
+  min_stall_ms: durationMs.default(3_000),
+  /** Eject when a deployment's failure percentage exceeds its peers' by this many points. */
+  failure_percent_above_peers: z.number().min(1).max(100).default(20),
+  /** Outcomes a deployment (and its peers together) need before their percentages are compared. */
+  min_requests: positiveInt.default(20),
+});
+
 export const retrySchema = z.strictObject({
   backoff_base_ms: z.number().int().min(0).default(25),
   backoff_max_ms: z.number().int().min(0).default(2_000),
@@ -126,6 +140,7 @@ export const modelSchema = z.strictObject({
   retry: retrySchema.prefault({}),
   routing: routingSchema.prefault({}),
   circuit_breaker: circuitBreakerSchema.prefault({}),
+  outlier_detection: outlierDetectionSchema.prefault({}),
   admission: admissionSchema.prefault({}),
   /** Models tried in order when this one cannot serve (all replicas down, or the queue wait would exceed the SLO). */
   fallbacks: z.array(z.string().min(1)).default([]),
@@ -155,5 +170,6 @@ export type DeploymentConfig = z.infer<typeof deploymentSchema>;
 export type Timeouts = z.infer<typeof timeoutsSchema>;
 export type RoutingConfig = z.infer<typeof routingSchema>;
 export type CircuitBreakerConfig = z.infer<typeof circuitBreakerSchema>;
+export type OutlierDetectionConfig = z.infer<typeof outlierDetectionSchema>;
 export type RetryConfig = z.infer<typeof retrySchema>;
 export type AdmissionConfig = z.infer<typeof admissionSchema>;

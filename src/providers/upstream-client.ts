@@ -3,7 +3,7 @@
 
 import type { CanonicalChunk, CanonicalEmbeddingResponse, CanonicalRequest, CanonicalResponse, CanonicalStream } from '../api/canonical.ts';
 import { GatewayError } from '../api/errors.ts';
-import type { Deployment } from '../routing/deployment.ts';
+import type { Deployment, WorkTicket } from '../routing/deployment.ts';
 import type { CancelSignal } from '../util/cancel-signal.ts';
 import { parseSse } from './sse.ts';
 import { DecodedStream } from './decoded-stream.ts';
@@ -19,15 +19,25 @@ const BODY_HIGH_WATER_PIECES = 64;
 
 const TIMEOUT_CODES = new Set(['UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT']);
 
-type TimeoutReason = { timeout: 'first_token' | 'total'; ms: number };
+/** The connection was open and the request sent, then it closed or was reset with no answer. */
+const CONNECTION_DIED_CODES = new Set(['UND_ERR_SOCKET', 'ECONNRESET', 'EPIPE']);
+
+/** Why the gateway cut a call short: one of its timeouts, or outlier detection judging it stalled. */
+type TimeoutReason = { timeout: 'first_token' | 'total' | 'stalled'; ms: number };
+
+const TIMEOUT_WORDING: Record<TimeoutReason['timeout'], string> = {
+  first_token: 'did not produce a first token within',
+  total: 'did not finish within',
+  stalled: 'was ejected as an outlier and this request had no answer from it after',
+};
 
 /** Why a transfer failed, in terms the client and the retry logic understand. */
 export function mapTransportError(err: unknown, deployment: Deployment, afterFirstByte: boolean, reason?: unknown): GatewayError {
   if (err instanceof GatewayError) return err;
   const timeout = reason as TimeoutReason | undefined;
   if (timeout && typeof timeout === 'object' && 'timeout' in timeout) {
-    const what = timeout.timeout === 'first_token' ? 'produce a first token' : 'finish';
-    return new GatewayError('upstream_timeout', `The upstream deployment ${deployment.id} did not ${what} within ${timeout.ms} ms.`, { code: `upstream_${timeout.timeout}_timeout` });
+    const code = timeout.timeout === 'stalled' ? 'upstream_stalled' : `upstream_${timeout.timeout}_timeout`;
+    return new GatewayError('upstream_timeout', `The upstream deployment ${deployment.id} ${TIMEOUT_WORDING[timeout.timeout]} ${timeout.ms} ms.`, { code });
   }
   const code = (err as { code?: string }).code ?? '';
   if (TIMEOUT_CODES.has(code)) {
@@ -37,13 +47,18 @@ export function mapTransportError(err: unknown, deployment: Deployment, afterFir
   if (afterFirstByte) {
     return new GatewayError('upstream_error', `The connection to upstream deployment ${deployment.id} was lost mid-response.`, { code: 'upstream_connection_lost' });
   }
+  if (CONNECTION_DIED_CODES.has(code)) {
+    return new GatewayError('upstream_unreachable', `The upstream deployment ${deployment.id} closed the connection before answering (${code}).`, { code: 'upstream_connection_closed' });
+  }
   return new GatewayError('upstream_unreachable', `The upstream deployment ${deployment.id} is unreachable (${code || (err as Error).message}).`, { code: 'upstream_unreachable' });
 }
 
-export async function callUpstream(deployment: Deployment, req: CanonicalRequest, clientSignal: CancelSignal): Promise<UpstreamResult> {
+/** `ticket`, when given, can cancel the call while it is under way (outlier detection's rescue). */
+export async function callUpstream(deployment: Deployment, req: CanonicalRequest, clientSignal: CancelSignal, ticket?: WorkTicket): Promise<UpstreamResult> {
   const call = deployment.adapter.buildRequest(req, deployment.target);
   const { timeouts } = deployment;
   const exchange = new UpstreamExchange();
+  if (ticket) ticket.attempt = exchange;
   const abortFromClient = () => exchange.cancel(clientSignal.reason);
   if (clientSignal.aborted) abortFromClient();
   else clientSignal.addEventListener('abort', abortFromClient, { once: true });

@@ -12,7 +12,15 @@
 
 export type BreakerState = 'closed' | 'open' | 'half_open';
 
-export type BreakerReason = 'consecutive_failures' | 'probe_failed' | 'probe_succeeded' | 'ejection_elapsed' | 'forced_open' | 'forced_close';
+export type BreakerReason =
+  | 'consecutive_failures'
+  | 'probe_failed'
+  | 'probe_succeeded'
+  | 'ejection_elapsed'
+  | 'forced_open'
+  | 'forced_close'
+  /** Outlier detection: it fails (or stalls) far more often than its peers. */
+  | 'failure_rate_outlier';
 
 export interface BreakerTransition {
   from: BreakerState;
@@ -153,13 +161,13 @@ export class CircuitBreaker {
     if (this.stateAt(now) === 'half_open' && this.probesInFlight > 0) this.probesInFlight--;
   }
 
-  /** Ejects now, e.g. when an active health check fails. While already open, only extends the ejection. */
-  forceOpen(now: number): void {
+  /** Ejects now, e.g. when outlier detection says so. While already open, only extends the ejection. */
+  forceOpen(now: number, reason: BreakerReason = 'forced_open'): void {
     if (this.stateAt(now) === 'open') {
       this.until = Math.max(this.until, now + this.ejectionLength());
       return;
     }
-    this.eject('forced_open', now);
+    this.eject(reason, now);
   }
 
   /** Closes now, e.g. when an active health check passes and the operator wants that to un-eject. */

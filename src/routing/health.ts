@@ -5,8 +5,9 @@
 import { request } from 'undici';
 import type { Deployment } from './deployment.ts';
 
-export async function probe(deployment: Deployment): Promise<boolean> {
-  if (deployment.healthUrl === null) return true;
+/** Probes once: null when healthy, else why not (the status, or the transport error). */
+export async function probe(deployment: Deployment): Promise<string | null> {
+  if (deployment.healthUrl === null) return null;
   try {
     const res = await request(deployment.healthUrl, {
       method: 'GET',
@@ -15,9 +16,10 @@ export async function probe(deployment: Deployment): Promise<boolean> {
       dispatcher: deployment.pool,
     });
     await res.body.dump();
-    return res.statusCode >= 200 && res.statusCode < 300;
-  } catch {
-    return false;
+    return res.statusCode >= 200 && res.statusCode < 300 ? null : `${deployment.healthUrl} answered HTTP ${res.statusCode}`;
+  } catch (err) {
+    const e = err as { code?: string; message?: string };
+    return `${deployment.healthUrl} did not answer (${e.code ?? e.message ?? String(err)})`;
   }
 }
 
@@ -30,12 +32,12 @@ export class HealthChecker {
   ) {}
 
   async checkOne(d: Deployment): Promise<void> {
-    const ok = await probe(d);
+    const failure = await probe(d);
+    const ok = failure === null;
     if (ok === d.healthy) return;
-    d.healthy = ok;
-    if (!ok) d.lastError = 'health check failed';
+    d.setHealth(ok, failure ?? 'its health check passes again');
     // A replica back from the dead is not ejected for failures it had while it was down.
-    else if (d.breaker.stateAt(Date.now()) !== 'closed') d.breaker.forceClose(Date.now());
+    if (ok && d.breaker.stateAt(Date.now()) !== 'closed') d.breaker.forceClose(Date.now());
   }
 
   async checkAll(): Promise<void> {

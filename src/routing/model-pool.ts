@@ -3,7 +3,7 @@
 // wait here by priority, and are shed with Retry-After once the predicted wait exceeds the SLO.
 
 import { GatewayError } from '../api/errors.ts';
-import type { AdmissionConfig, RetryConfig } from '../config/schema.ts';
+import { outlierDetectionSchema, type AdmissionConfig, type OutlierDetectionConfig, type RetryConfig } from '../config/schema.ts';
 import type { Deployment } from './deployment.ts';
 import { Ewma } from './ewma.ts';
 import type { RoutingPolicy, RoutingRequest } from './types.ts';
@@ -21,6 +21,8 @@ export interface ModelPoolOptions {
   /** Whether the policy reads prefix hashes (building them costs a pass over the prompt). */
   needsPrefixHashes: boolean;
   sessionHeader: string;
+  /** Default: the documented defaults. */
+  outlierDetection?: OutlierDetectionConfig;
 }
 
 type PickResult = { deployment: Deployment } | { full: true } | { none: true };
@@ -39,6 +41,7 @@ export class ModelPool {
   readonly fallbacks: string[];
   readonly needsPrefixHashes: boolean;
   readonly sessionHeader: string;
+  readonly outlierDetection: OutlierDetectionConfig;
   private readonly queue = new WaitQueue();
   /** How long a request holds a slot, for predicting queue waits. */
   private readonly serviceMs = new Ewma({ alpha: 0.1 });
@@ -60,6 +63,7 @@ export class ModelPool {
     this.fallbacks = options.fallbacks;
     this.needsPrefixHashes = options.needsPrefixHashes;
     this.sessionHeader = options.sessionHeader;
+    this.outlierDetection = options.outlierDetection ?? outlierDetectionSchema.parse({});
     for (const d of this.deployments) d.onRelease = () => this.queue.wakeNext();
   }
 

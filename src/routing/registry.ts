@@ -112,6 +112,7 @@ export function createModelRegistry(models: ModelConfig[]): ModelRegistry {
         fallbacks: model.fallbacks,
         needsPrefixHashes: policyName === 'scheduler' || policyName === 'prefix-affinity',
         sessionHeader: model.routing.session_header.toLowerCase(),
+        outlierDetection: model.outlier_detection,
       }),
     );
   }

@@ -18,6 +18,11 @@ export interface Faults {
   hangRate: number;
   /** Fraction of requests whose connection is reset before any response. */
   resetRate: number;
+  /**
+   * A request whose body contains this text crashes the simulator before answering (every
+   * connection destroyed, the listener closed), as an engine dies on a query of death. Empty: off.
+   */
+  crashMarker: string;
 }
 
 export const DEFAULT_FAULTS: Readonly<Faults> = {
@@ -27,6 +32,7 @@ export const DEFAULT_FAULTS: Readonly<Faults> = {
   dropMidStreamRate: 0,
   hangRate: 0,
   resetRate: 0,
+  crashMarker: '',
 };
 
 const RATE_KEYS = ['errorRate', 'dropMidStreamRate', 'hangRate', 'resetRate'] as const;
@@ -42,6 +48,9 @@ export function parseFaults(input: unknown): Partial<Faults> {
     } else if (key === 'errorStatus') {
       if (typeof value !== 'number' || !Number.isInteger(value) || value < 400 || value > 599) throw new FaultsError('errorStatus must be an integer HTTP status between 400 and 599', key);
       out.errorStatus = value;
+    } else if (key === 'crashMarker') {
+      if (typeof value !== 'string') throw new FaultsError('crashMarker must be a string (empty: off)', key);
+      out.crashMarker = value;
     } else if (key === 'addedLatencyMs') {
       if (typeof value !== 'number' || !(value >= 0) || !Number.isFinite(value)) throw new FaultsError('addedLatencyMs must be a non-negative number', key);
       out.addedLatencyMs = value;
@@ -62,7 +71,7 @@ export class FaultsError extends Error {
 }
 
 /** What happens to one request before it is handled normally. */
-export type FaultAction = 'reset' | 'hang' | 'error' | 'none';
+export type FaultAction = 'crash' | 'reset' | 'hang' | 'error' | 'none';
 
 export class FaultInjector {
   private current: Faults;
@@ -88,9 +97,10 @@ export class FaultInjector {
     return this.get();
   }
 
-  /** Draws the pre-response fault for one request (at most one applies). */
-  drawAction(): FaultAction {
+  /** Draws the pre-response fault for one request whose raw body is `body` (at most one applies). */
+  drawAction(body: Buffer): FaultAction {
     const f = this.current;
+    if (f.crashMarker !== '' && body.includes(f.crashMarker)) return 'crash';
     if (f.resetRate > 0 && this.rng.next() < f.resetRate) return 'reset';
     if (f.hangRate > 0 && this.rng.next() < f.hangRate) return 'hang';
     if (f.errorRate > 0 && this.rng.next() < f.errorRate) return 'error';

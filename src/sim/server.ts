@@ -34,6 +34,8 @@ export interface SimulatorOptions {
   maxBodyBytes?: number;
   /** Drive the engine with this clock instead of one derived from timeScale (advanced/tests). */
   clock?: EngineClock;
+  /** Called once the crashMarker fault has brought the simulator down (the CLI exits). */
+  onCrash?: () => void;
 }
 
 export interface RunningSimulator {
@@ -71,7 +73,20 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Ru
   const ctx: SimContext = { engine, profile, servedModelName, seed, embeddingDim: profile.embeddingDim, faults, startedAt: Math.floor(Date.now() / 1000) };
 
   const sockets = new Set<Socket>();
-  const server: Server = createServer(createRequestListener(ctx, { metrics, maxBodyBytes, timeScale }));
+  let closing: Promise<void> | undefined;
+  const close = () => {
+    closing ??= new Promise<void>((resolve) => {
+      engine.close();
+      server.close(() => resolve());
+      for (const socket of sockets) socket.destroy();
+    });
+    return closing;
+  };
+  const crash = () => {
+    process.stderr.write('switchyard sim: crashed on a request containing the crashMarker fault text\n');
+    void close().then(() => options.onCrash?.());
+  };
+  const server: Server = createServer(createRequestListener(ctx, { metrics, maxBodyBytes, timeScale, crash }));
   server.on('connection', (socket) => {
     sockets.add(socket);
     socket.on('close', () => sockets.delete(socket));
@@ -87,7 +102,6 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Ru
   const port = (server.address() as AddressInfo).port;
   const urlHost = host.includes(':') ? `[${host}]` : host;
 
-  let closing: Promise<void> | undefined;
   return {
     url: `http://${urlHost}:${port}`,
     port,
@@ -97,13 +111,6 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Ru
     timeScale,
     engine,
     faults,
-    close() {
-      closing ??= new Promise<void>((resolve) => {
-        engine.close();
-        server.close(() => resolve());
-        for (const socket of sockets) socket.destroy();
-      });
-      return closing;
-    },
+    close,
   };
 }

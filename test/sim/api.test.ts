@@ -287,6 +287,22 @@ describe('simulator HTTP API', () => {
     }
   });
 
+  it('answers 400 to a tool schema past its generation bounds, and keeps serving', async () => {
+    const hugeTool = { type: 'function', function: { name: 'list_all', parameters: { type: 'object', properties: { ids: { type: 'array', minItems: 1_000_000_000, items: { type: 'integer' } } }, required: ['ids'] } } };
+    for (const extra of [{}, { stream: true }]) {
+      const started = performance.now();
+      const r = await post(`${base}/v1/chat/completions`, chat('List them all', { tools: [WEATHER_TOOL, hugeTool], tool_choice: { type: 'function', function: { name: 'list_all' } }, ...extra }));
+      assert.ok(performance.now() - started < 2_000, 'answered at once');
+      assertOpenAIError(r.json, 400, r.status);
+      assert.equal(r.json.error.type, 'invalid_request_error');
+      assert.equal(r.json.error.code, 'tool_schema_too_large');
+      assert.equal(r.json.error.param, 'tools[1].function.parameters');
+      assert.match(r.json.error.message, /function "list_all".*minItems 1000000000 is above the largest supported, 1024/);
+    }
+    const after = await post(`${base}/v1/chat/completions`, chat('Weather in Paris?', { tools: [WEATHER_TOOL] }));
+    assert.equal(after.status, 200);
+  });
+
   it('unknown model -> 404; too long a prompt -> 400; too large a body -> 413; wrong method -> 405', async () => {
     const missing = await post(`${base}/v1/chat/completions`, { ...chat('x'), model: 'gpt-17' });
     assertOpenAIError(missing.json, 404, missing.status);

@@ -80,6 +80,16 @@ describe('fault switches set at start', () => {
       return /fetch failed|other side closed|socket/i.test(err.message) || cause?.code === 'ECONNRESET';
     });
   });
+
+  it('crashMarker: a request containing it brings the whole simulator down, like a query of death', async () => {
+    let crashed = 0;
+    const sim = await startSimulator({ timeScale: 0, faults: { crashMarker: 'QUERY-OF-DEATH' }, onCrash: () => crashed++ });
+    sims.push(sim);
+    assert.equal((await post(`${sim.url}/v1/chat/completions`, SHORT)).status, 200, 'other requests are served');
+    await assert.rejects(post(`${sim.url}/v1/chat/completions`, chat('QUERY-OF-DEATH', { max_tokens: 3 })));
+    assert.ok(await waitFor(() => crashed === 1, 2_000), 'onCrash was called');
+    await assert.rejects(fetch(`${sim.url}/health`), 'nothing listens any more');
+  });
 });
 
 describe('fault switches at runtime: /sim/faults', () => {
@@ -94,7 +104,7 @@ describe('fault switches at runtime: /sim/faults', () => {
 
   it('GET reads, POST changes and returns the faults in force, DELETE clears them', async () => {
     const initial = await (await fetch(`${sim.url}/sim/faults`)).json();
-    assert.deepEqual(initial, { errorRate: 0, errorStatus: 500, addedLatencyMs: 0, dropMidStreamRate: 0, hangRate: 0, resetRate: 0 });
+    assert.deepEqual(initial, { errorRate: 0, errorStatus: 500, addedLatencyMs: 0, dropMidStreamRate: 0, hangRate: 0, resetRate: 0, crashMarker: '' });
     const set = await post(`${sim.url}/sim/faults`, { errorRate: 1, errorStatus: 429 });
     assert.equal(set.status, 200);
     assert.deepEqual(set.json, { ...initial, errorRate: 1, errorStatus: 429 });
@@ -109,6 +119,7 @@ describe('fault switches at runtime: /sim/faults', () => {
       [{ errorRate: 2 }, 'errorRate'],
       [{ errorStatus: 200 }, 'errorStatus'],
       [{ addedLatencyMs: -1 }, 'addedLatencyMs'],
+      [{ crashMarker: 1 }, 'crashMarker'],
       [{ bogus: 1 }, 'bogus'],
     ] as const) {
       const r = await post(`${sim.url}/sim/faults`, body);

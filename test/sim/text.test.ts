@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { countTokens, encode, tokenize } from '../../src/sim/text/tokenizer.ts';
 import { GENERATION_PROMPT, renderChatPrompt, renderToolCall } from '../../src/sim/text/chat-template.ts';
 import { EOS_TOKEN_ID, planText, planToolCall } from '../../src/sim/text/output-plan.ts';
-import { argumentsFromSchema } from '../../src/sim/text/tool-args.ts';
+import { argumentsFromSchema, MAX_ARRAY_ITEMS, MAX_STRING_LENGTH, ToolSchemaTooLarge } from '../../src/sim/text/tool-args.ts';
 import { WORDS } from '../../src/sim/text/vocabulary.ts';
 import { Rng } from '../../src/sim/util/rng.ts';
 
@@ -161,6 +161,30 @@ describe('output planning', () => {
     assert.deepEqual(argumentsFromSchema(schema, new Rng(1)), argumentsFromSchema(schema, new Rng(1)));
     for (let s = 0; s < 20; s++) assert.ok('a' in argumentsFromSchema(schema, new Rng(s)));
     assert.deepEqual(argumentsFromSchema(undefined, new Rng(1)), {});
+  });
+
+  it('refuses schemas that ask for more than its bounds, quickly and without building them', () => {
+    const started = performance.now();
+    const obj = (properties: Record<string, unknown>) => ({ type: 'object', properties, required: Object.keys(properties) });
+    const refusals: Array<[unknown, RegExp]> = [
+      [obj({ xs: { type: 'array', minItems: 1_000_000_000 } }), /minItems 1000000000 is above the largest supported, 1024/],
+      [obj({ xs: { type: 'array', minItems: 3_000_000, items: { type: 'integer' } } }), /minItems 3000000/],
+      [obj({ s: { type: 'string', minLength: 1_000_000_000 } }), /minLength 1000000000 is above the largest supported, 16384/],
+      // Each bound alone is within limits; together they multiply past the budget.
+      [obj({ xs: { type: 'array', minItems: 1000, items: { type: 'array', minItems: 1000, items: { type: 'array', minItems: 1000, items: { type: 'integer' } } } } }), /more than 10000 values/],
+      [obj({ xs: { type: 'array', minItems: 1000, items: { type: 'string', minLength: 16_000 } } }), /more than 1000000 characters/],
+    ];
+    for (const [schema, message] of refusals) {
+      assert.throws(() => argumentsFromSchema(schema, new Rng(1)), (err: unknown) => err instanceof ToolSchemaTooLarge && message.test(err.message));
+    }
+    assert.ok(performance.now() - started < 2_000, `took ${Math.round(performance.now() - started)} ms`);
+    // At the bounds it still generates.
+    const atBounds = argumentsFromSchema(obj({ xs: { type: 'array', minItems: MAX_ARRAY_ITEMS, items: { type: 'boolean' } }, s: { type: 'string', minLength: MAX_STRING_LENGTH } }), new Rng(1));
+    assert.equal((atBounds.xs as unknown[]).length, MAX_ARRAY_ITEMS);
+    assert.equal((atBounds.s as string).length, MAX_STRING_LENGTH);
+    // A recursive schema ends in null at the depth limit instead of being refused.
+    const tree = { type: 'object', properties: { child: { $ref: '#/$defs/node' } }, required: ['child'], $defs: { node: { type: 'object', properties: { child: { $ref: '#/$defs/node' } }, required: ['child'] } } };
+    assert.match(JSON.stringify(argumentsFromSchema(tree, new Rng(1))), /null/);
   });
 
   it('the vocabulary only has single-token words', () => {

@@ -64,7 +64,7 @@ async function primeStream(stream: CanonicalStream): Promise<PrimedStream> {
 
 function settleJson(result: UpstreamResult, pool: ModelPool, d: Deployment, ticket: WorkTicket, startedAt: number): UpstreamResult {
   d.firstToken(ticket, performance.now() - startedAt);
-  d.breaker.onSuccess(Date.now());
+  d.settle(ticket, 'success', Date.now());
   d.end(ticket);
   pool.recordServiceTime(performance.now() - startedAt);
   return result;
@@ -74,16 +74,29 @@ function settleJson(result: UpstreamResult, pool: ModelPool, d: Deployment, tick
 function settleStream(primed: PrimedStream, ctx: RequestContext, pool: ModelPool, d: Deployment, ticket: WorkTicket, startedAt: number): UpstreamResult {
   d.firstToken(ticket, performance.now() - startedAt);
   onStreamEnd(ctx, (outcome) => {
-    if (outcome.completed) d.breaker.onSuccess(Date.now());
-    else if (outcome.failed) {
-      if (ctx.signal.aborted) d.breaker.onCancelled(Date.now());
-      else d.breaker.onFailure(Date.now());
-    }
+    if (outcome.completed) d.settle(ticket, 'success', Date.now());
+    else if (outcome.failed) d.settle(ticket, ctx.signal.aborted ? 'cancelled' : 'failure', Date.now());
     d.end(ticket);
     pool.recordServiceTime(performance.now() - startedAt);
   });
   // The only wrapper of the stream on its way to the client; later stages add observers, not layers.
   return { type: 'stream', stream: observeStream(ctx, primed.buffered, primed.rest, primed.finished) };
+}
+
+/**
+ * Connection deaths before any answer that make a request a suspected query of death: two
+ * replicas' connections closing on it is unlikely to be chance, and every further attempt could
+ * take down another replica.
+ */
+const POISON_CONNECTION_DEATHS = 2;
+
+function poisonError(pool: ModelPool, crashed: readonly string[]): GatewayError {
+  return new GatewayError(
+    'upstream_error',
+    `The connections of ${crashed.length} deployments of model \`${pool.name}\` (${crashed.join(', ')}) closed before answering while this request was the last thing they received: ` +
+      'the request itself appears to crash the upstream engine, so it was not retried further. Check it for input the engine cannot handle (for example very large tool schemas or parameters).',
+    { code: 'request_crashed_upstream', retryable: false },
+  );
 }
 
 async function callPool(ctx: RequestContext, pool: ModelPool, metrics: GatewayMetrics): Promise<UpstreamResult> {
@@ -92,6 +105,7 @@ async function callPool(ctx: RequestContext, pool: ModelPool, metrics: GatewayMe
   const exclude = new Set<Deployment>();
   let lastError: GatewayError | undefined;
   let waitMs = 0;
+  let crashed: string[] | undefined;
   for (let attempt = 0; attempt <= pool.maxRetries; attempt++) {
     if (attempt > 0) {
       metrics.retries.inc({ model: pool.name });
@@ -106,25 +120,30 @@ async function callPool(ctx: RequestContext, pool: ModelPool, metrics: GatewayMe
     if (!d) break;
     ctx.deployment = d;
     ctx.attempts += 1;
-    const ticket = d.begin(routing.estimatedPromptTokens, routing.expectedOutputTokens, req.meta.priority === LOWEST_PRIORITY);
     const startedAt = performance.now();
+    const ticket = d.begin(routing.estimatedPromptTokens, routing.expectedOutputTokens, req.meta.priority === LOWEST_PRIORITY, startedAt);
     try {
-      const result = await callUpstream(d, req, ctx.signal);
+      const result = await callUpstream(d, req, ctx.signal, ticket);
       if (result.type === 'json') return settleJson(result, pool, d, ticket, startedAt);
       return settleStream(await primeStream(result.stream), ctx, pool, d, ticket, startedAt);
     } catch (err) {
-      d.end(ticket);
       const error = toGatewayError(err);
-      metrics.upstreamErrors.inc({ model: pool.name, deployment: d.id, code: error.code ?? error.kind });
       if (ctx.signal.aborted) {
-        d.breaker.onCancelled(Date.now());
+        d.settle(ticket, 'cancelled', Date.now());
+        d.end(ticket);
         throw error;
       }
-      // A request the upstream rejected says nothing bad about the upstream.
-      if (error.retryable) d.breaker.onFailure(Date.now());
-      else d.breaker.onSuccess(Date.now());
-      d.lastError = error.message;
+      // A request the upstream rejected (a 4xx: context too long, invalid fields) says nothing bad
+      // about the upstream: it answered. It is not an upstream error of the deployment.
+      d.settle(ticket, error.retryable ? 'failure' : 'success', Date.now());
+      d.end(ticket);
       if (!error.retryable) throw error;
+      metrics.upstreamErrors.inc({ model: pool.name, deployment: d.id, code: error.code ?? error.kind });
+      d.lastError = error.message;
+      if (error.code === 'upstream_connection_closed') {
+        (crashed ??= []).push(d.id);
+        if (crashed.length >= POISON_CONNECTION_DEATHS) throw poisonError(pool, crashed);
+      }
       lastError = error;
       exclude.add(d);
       const retryAfter = retryAfterMs(error.headers['retry-after']);

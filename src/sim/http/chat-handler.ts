@@ -3,13 +3,14 @@
 
 import type { ServerResponse } from 'node:http';
 import { planText, planToolCall, type OutputPlan } from '../text/output-plan.ts';
+import { ToolSchemaTooLarge } from '../text/tool-args.ts';
 import { combine32 } from '../util/hash.ts';
 import { parseChatRequest, type ChatJob } from './chat-request.ts';
 import type { SimContext } from './context.ts';
 import { startGeneration, usageOf, type ChoiceSpec, type ChoiceState } from './generation.ts';
 import { newId, unixSeconds } from './ids.ts';
 import type { Body } from './params.ts';
-import { sendJson } from './respond.ts';
+import { badRequest, sendJson } from './respond.ts';
 import { SseStream } from './sse.ts';
 
 interface ChatChoiceSpec extends ChoiceSpec {
@@ -20,7 +21,14 @@ function planChoice(job: ChatJob, index: number): ChatChoiceSpec {
   const seed = index === 0 ? job.baseSeed : combine32(job.baseSeed, index);
   let plan: OutputPlan | null = null;
   if (job.toolToCall) {
-    plan = planToolCall({ seed, maxTokens: job.outputCap, name: job.toolToCall.function.name, parameters: job.toolToCall.function.parameters });
+    const { name, parameters } = job.toolToCall.function;
+    try {
+      plan = planToolCall({ seed, maxTokens: job.outputCap, name, parameters });
+    } catch (err) {
+      if (!(err instanceof ToolSchemaTooLarge)) throw err;
+      const param = `tools[${job.toolIndex}].function.parameters`;
+      throw badRequest(`${param}: the schema of function "${name}" cannot be generated: ${err.message}. Lower the bound.`, param, 'tool_schema_too_large');
+    }
   }
   plan ??= planText({
     seed,

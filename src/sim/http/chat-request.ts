@@ -23,6 +23,8 @@ export interface ChatJob {
   outputCap: number;
   /** The function the model calls, or null for a text answer. */
   toolToCall: ChatTool | null;
+  /** Its index in `tools`, for errors that name it. */
+  toolIndex: number;
   /** Seed of choice 0; choice i uses a derivation of it. */
   baseSeed: number;
 }
@@ -100,5 +102,6 @@ export function parseChatRequest(ctx: SimContext, body: Body): ChatJob {
   const promptIds = encode(prompt);
   const outputCap = outputBudget(ctx, promptIds.length, sampling.maxTokens, 'messages');
   const baseSeed = Rng.from(ctx.seed, sampling.seed ?? prompt).nextU32();
-  return { prompt, promptIds, sampling, outputCap, toolToCall: chooseTool(body, tools, messages, baseSeed), baseSeed };
+  const toolToCall = chooseTool(body, tools, messages, baseSeed);
+  return { prompt, promptIds, sampling, outputCap, toolToCall, toolIndex: toolToCall ? tools.indexOf(toolToCall) : -1, baseSeed };
 }

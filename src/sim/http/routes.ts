@@ -23,6 +23,8 @@ export interface RouteOptions {
   metrics: SimMetrics;
   maxBodyBytes: number;
   timeScale: number;
+  /** Brings the whole simulator down at once (the crashMarker fault). */
+  crash: () => void;
 }
 
 const healthy: Handler = (_req, res) => {
@@ -41,7 +43,11 @@ export function createRequestListener(ctx: SimContext, options: RouteOptions): (
     (handle: InferenceHandler): Handler =>
     async (req, res) => {
       const raw = await readBody(req, maxBodyBytes);
-      const action = faults.drawAction();
+      const action = faults.drawAction(raw);
+      if (action === 'crash') {
+        options.crash();
+        return;
+      }
       if (action === 'reset') {
         req.socket.resetAndDestroy();
         return;
