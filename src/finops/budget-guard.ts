@@ -118,6 +118,11 @@ export class BudgetGuard {
     return this.index.applicable(principal);
   }
 
+  /** Whether any budget applies to the caller (no list is built). */
+  appliesTo(principal: Pick<Principal, 'keyId' | 'teamId'>): boolean {
+    return this.index.appliesTo(principal);
+  }
+
   /**
    * Holds maxCostUsd against every budget that applies to the caller, or throws a 429
    * GatewayError with code budget_exceeded naming the budget and when it resets.

@@ -19,7 +19,7 @@ function chat(model: string, maxTokens?: number): CanonicalRequest {
     model,
     stream: false,
     includeUsage: false,
-    messages: [{ role: 'user', content: 'x'.repeat(3964) }], // 10 template + 991 text = 1001 estimated prompt tokens
+    messages: [{ role: 'user', content: 'x'.repeat(3964) }], // 64 + 8 template + 4 role + 3964 text bytes = 4040 prompt tokens at most
     params: maxTokens === undefined ? {} : { max_tokens: maxTokens },
     extra: {},
     meta: { requestId: 'r', priority: 5, edge: 'openai' },
@@ -123,11 +123,11 @@ describe('budgets admin API', () => {
 describe('createFinops end to end', () => {
   it('reserves before, settles and records after, and reports spend', async () => {
     const { finops } = srv;
-    // gpt-4o-mini: ~1000-token prompt estimate x $0.15 + 1000 default output x $0.60.
+    // gpt-4o-mini: a 4040-token prompt bound x $0.15 + 1000 default output x $0.60.
     const max = finops.maxCostOf(chat('gpt-4o-mini'));
-    assert.ok(Math.abs(max - (1001 * 0.15 + 1000 * 0.6) / 1e6) < 1e-9, `max ${max}`);
+    assert.ok(Math.abs(max - (4040 * 0.15 + 1000 * 0.6) / 1e6) < 1e-9, `max ${max}`);
     assert.ok(finops.maxCostOf(chat('gpt-4o-mini', 10)) < max, 'max_tokens bounds the output');
-    await call(srv.url, 'POST', '/budgets', { id: 'tiny', scope: 'key', scope_id: 'k1', period: 'daily', limit_usd: 0.001 });
+    await call(srv.url, 'POST', '/budgets', { id: 'tiny', scope: 'key', scope_id: 'k1', period: 'daily', limit_usd: 0.002 });
     const principal = { keyId: 'k1', teamId: 'eng' };
     const r = await finops.reserve(principal, chat('gpt-4o-mini'));
     assert.equal(r.periods.length, 2, 'the key budget and the global one');
