@@ -200,6 +200,18 @@ for (const name of Object.keys(backends)) {
         assert.equal(await b.get('rsv:list'), 0);
       }));
 
+    it('drops reservations together with their counter when its ttl runs out', (t) =>
+      withStore(t, name, async ({ a, b }) => {
+        const check = { key: 'rsv:period', limit: 10, amount: 6, ttlMs: 250 };
+        assert.ok((await a.reserve([check], { id: 'old', holdMs: 60_000, info: '' })).ok);
+        await sleep(350);
+        assert.equal(await b.get('rsv:period'), 0);
+        assert.deepEqual(await b.reservations('rsv:period'), []);
+        assert.ok((await b.reserve([{ ...check, ttlMs: 60_000 }], { id: 'new', holdMs: 60_000, info: '' })).ok);
+        assert.deepEqual(await a.releaseReservations('rsv:period', ['old']), [], 'the old one is gone, not released from the new counter');
+        assert.equal(await a.get('rsv:period'), 6);
+      }));
+
     it('lets exactly the limit through 200 concurrent consumers from two clients', (t) =>
       withStore(t, name, async ({ a, b }) => {
         const check = { key: 'race', limit: 50, amount: 1, windowMs: 60_000 };

@@ -46,6 +46,9 @@ export class MemoryCounterStore implements CounterStore {
     const rolled = windowMs ? entry.windowStart !== windowStart(now, windowMs) : false;
     if (rolled || (entry.expiresAt !== null && now >= entry.expiresAt)) {
       this.entries.delete(key);
+      // Reservations expire with their counter (as their Redis keys share its ttl), so they never
+      // come off a later counter of the same name.
+      this.holds.delete(key);
       return undefined;
     }
     return entry;
@@ -189,7 +192,7 @@ export class MemoryCounterStore implements CounterStore {
   private sweep(): void {
     const now = this.now();
     for (const key of this.holds.keys()) this.releaseExpired(key, now);
-    for (const [key, entry] of this.entries) if (entry.expiresAt !== null && now >= entry.expiresAt) this.entries.delete(key);
+    for (const key of this.entries.keys()) this.live(key, undefined, now);
   }
 
   async close(): Promise<void> {
