@@ -95,6 +95,8 @@ export const finopsSchema = z.strictObject({
       default_max_output_tokens: positiveInt.default(4_096),
       /** Tokens a chat template may add once per request (begin-of-text, generation prompt, built-in system text). */
       template_tokens_per_request: nonNegativeInt.default(64),
+      /** Tokens added once to a request that defines tools (tool-use instructions: Anthropic's are up to 530). */
+      template_tokens_with_tools: nonNegativeInt.default(600),
       /** Tokens a chat template may add per message (role header, end of turn), tool definition, prompt or embedding input. */
       template_tokens_per_message: nonNegativeInt.default(8),
       /** Tokens reserved for each image or other non-text part (the most any built-in-priced model counts is ~48k). */

@@ -180,6 +180,7 @@ export async function createFinops(options: CreateFinopsOptions): Promise<Finops
   const enforcement = config.budget_enforcement;
   const allowances: TemplateAllowances = {
     perRequest: enforcement.template_tokens_per_request,
+    withTools: enforcement.template_tokens_with_tools,
     perMessage: enforcement.template_tokens_per_message,
     perImage: enforcement.tokens_per_image,
   };

@@ -8,10 +8,11 @@
 //   as vLLM's `documents`) by the bytes of its most verbose serialisation: every non-ASCII unit
 //   escaped as \uXXXX and pretty-printed with a four-space indent.
 // - What a chat template adds around the text by allowances: per request (begin-of-text, the
-//   assistant's generation prompt, a template's built-in system text) and per message (role
-//   header and end of turn; also per tool definition, per completion prompt and embedding input
-//   for their begin/end tokens; twice per tool call for its wrapper). Images by a per-image
-//   allowance, since their bytes say nothing about their tokens.
+//   assistant's generation prompt, a template's built-in system text), per request with tools
+//   (the tool-use instructions a provider or template adds: Anthropic's is up to 530 tokens) and
+//   per message (role header and end of turn; also per tool definition, per completion prompt
+//   and embedding input for their begin/end tokens; twice per tool call for its wrapper). Images
+//   by a per-image allowance, since their bytes say nothing about their tokens.
 // - Output by max_tokens for each choice (n, or best_of when larger) of each prompt.
 //
 // Runs on every request a budget applies to: one pass over the request, no copies (byteLength
@@ -21,6 +22,8 @@ import type { CanonicalRequest, ChatMessage, ContentPart } from '../api/canonica
 
 export interface TemplateAllowances {
   perRequest: number;
+  /** Added once when the request defines tools. */
+  withTools: number;
   perMessage: number;
   perImage: number;
 }
@@ -133,6 +136,7 @@ export function usageBound(req: CanonicalRequest, a: TemplateAllowances, maxToke
   if (req.kind === 'chat') {
     prompt = a.perRequest;
     for (const m of req.messages ?? []) prompt += messageBound(m, a);
+    if (req.tools && req.tools.length > 0) prompt += a.withTools;
     for (const tool of req.tools ?? []) prompt += a.perMessage + jsonBytesBound(tool);
     if (typeof req.tool_choice === 'object') prompt += jsonBytesBound(req.tool_choice);
     if (req.response_format) prompt += jsonBytesBound(req.response_format);

@@ -18,7 +18,7 @@ import { randomShapes, type RequestShape } from '../support/request-shapes.ts';
 
 const MODEL = 'sim-llama-3.1-8b';
 // The defaults of finops.budget_enforcement.
-const ALLOWANCES: TemplateAllowances = { perRequest: 64, perMessage: 8, perImage: 50_000 };
+const ALLOWANCES: TemplateAllowances = { perRequest: 64, withTools: 600, perMessage: 8, perImage: 50_000 };
 const SIM = { servedModelName: MODEL, profile: { maxModelLen: 1e9 }, seed: 0 } as unknown as SimContext;
 
 const KINDS: Record<RequestShape['endpoint'], EndpointKind> = {
@@ -86,7 +86,7 @@ describe('usage bound', () => {
     const base = usageBound(chat('x'), ALLOWANCES, 1).promptTokens;
     const tool = { type: 'function' as const, function: { name: 'f', description: 'ü'.repeat(10), parameters: { type: 'object' } } };
     const withTools = usageBound(chat('x', { tools: [tool] }), ALLOWANCES, 1).promptTokens;
-    assert.ok(withTools - base >= ALLOWANCES.perMessage + JSON.stringify(tool, null, 4).length + 10 * 5, 'escaped and indented JSON at worst');
+    assert.ok(withTools - base >= ALLOWANCES.withTools + ALLOWANCES.perMessage + JSON.stringify(tool, null, 4).length + 10 * 5, 'tool instructions, and escaped and indented JSON at worst');
     assert.ok(usageBound(chat('x', { response_format: { type: 'json_object' } }), ALLOWANCES, 1).promptTokens > base);
     assert.ok(usageBound(chat('x', { extra: { documents: [{ text: 'long '.repeat(100) }] } }), ALLOWANCES, 1).promptTokens > base + 500);
     const image = chat('', { messages: [{ role: 'user', content: [{ type: 'image_url', image_url: { url: 'https://example.com/a.png' } }] }] });
