@@ -3,11 +3,10 @@
 //
 // Every applicable budget (key, team, global) has a "committed" counter per period: settled spend
 // plus reservations in flight, in micro-USD, in the shared CounterStore (Redis across replicas).
-// reserve() adds the request's maximum cost to all of them in ONE atomic consume, which fails
+// reserve() adds the request's maximum cost to all of them in ONE atomic step, which fails
 // (429 budget_exceeded) if any would pass its limit. settle() adds (actual - reserved). So at any
-// moment committed >= real spend, and real spend exceeds the limit only by the amount a request's
-// actual cost exceeded its own reservation (never more than one request's maximum cost when the
-// maximum is estimated as the docs describe).
+// moment committed >= real spend, and since the maximum is an upper bound of the real cost
+// (usage-bound.ts), real spend never exceeds the limit.
 //
 // Counters are seeded from the ledger the first time a process uses a budget period, so a restart
 // (or a fresh Redis) does not reset spend. A zero-cost request reserves nothing and is never
