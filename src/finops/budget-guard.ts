@@ -6,7 +6,8 @@
 // reserve() adds the request's maximum cost to all of them in ONE atomic step, which fails
 // (429 budget_exceeded) if any would pass its limit. settle() adds (actual - reserved). So at any
 // moment committed >= real spend, and since the maximum is an upper bound of the real cost
-// (usage-bound.ts), real spend never exceeds the limit.
+// (usage-bound.ts), real spend never exceeds the limit, unless a reservation is released (by
+// expiry or the admin API) while its request still runs.
 //
 // Counters are seeded from the ledger the first time a process uses a budget period, so a restart
 // (or a fresh Redis) does not reset spend. A zero-cost request reserves nothing and is never
