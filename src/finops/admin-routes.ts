@@ -5,6 +5,8 @@
 //   GET    /budgets                     list budgets with their current period spend
 //   GET    /budgets/{id}                one budget, its spend and this period's alert firings
 //   DELETE /budgets/{id}                delete an API-created budget
+//   GET    /budgets/{id}/reservations   reservations open on its current period (every replica)
+//   DELETE /budgets/{id}/reservations[/{reservation_id}]   release them (all, or one)
 //   GET    /spend?from&to&group_by      spend report (team | key | model | day | deployment)
 //   GET    /reports/self-host-vs-api?model&reference&window
 
@@ -12,7 +14,7 @@ import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
 import { GatewayError } from '../api/errors.ts';
 import { parseOrThrow } from '../api/validation.ts';
-import type { BudgetGuard, BudgetStatus } from './budget-guard.ts';
+import type { BudgetGuard, BudgetStatus, OpenReservation } from './budget-guard.ts';
 import { BUDGET_PERIODS, BUDGET_SCOPES, thresholdsSchema } from './config.ts';
 import type { CostModel } from './cost-model.ts';
 import type { DeploymentCostSpec } from './deployments.ts';
@@ -114,6 +116,21 @@ export function spendRowJson(r: SpendRow): Record<string, unknown> {
   };
 }
 
+function reservationJson(r: OpenReservation): Record<string, unknown> {
+  return {
+    id: r.id,
+    object: 'budget.reservation',
+    amount_usd: round6(r.amountUsd),
+    request_id: r.requestId ?? null,
+    model: r.model ?? null,
+    key_id: r.keyId ?? null,
+    team_id: r.teamId ?? null,
+    gateway: r.gateway ?? null,
+    created_at: r.createdAt === undefined ? null : iso(r.createdAt),
+    expires_at: iso(r.expiresAt),
+  };
+}
+
 function instant(query: Record<string, string>, name: string, fallback: string, now: number): number {
   const value = query[name] ?? fallback;
   const ms = parseInstant(value, now);
@@ -183,6 +200,42 @@ export function finopsAdminRoutes(deps: AdminDeps): FinopsRoute[] {
     return { status: 200, body: { id: budget.id, object: 'budget', deleted: true } };
   };
 
+  const existing = async (id: string): Promise<Budget> => {
+    const budget = await deps.budgets.get(id);
+    if (!budget) throw notFound(id);
+    return budget;
+  };
+
+  const listReservations: FinopsRoute['handler'] = async ({ params }) => {
+    const budget = await existing(params.id);
+    const open = await deps.guard.reservations(budget);
+    return {
+      status: 200,
+      body: { object: 'list', budget_id: budget.id, data: open.map(reservationJson), total_usd: round6(open.reduce((sum, r) => sum + r.amountUsd, 0)) },
+    };
+  };
+
+  const releaseReservations: FinopsRoute['handler'] = async ({ params }) => {
+    const budget = await existing(params.id);
+    const one = params.reservation;
+    const released = await deps.guard.release(budget, one === undefined ? undefined : [one]);
+    if (one !== undefined && released.length === 0) {
+      throw new GatewayError('not_found', `Budget "${budget.id}" holds no open reservation "${one}" this period (settled, expired or released already).`, {
+        param: 'reservation_id',
+        code: 'reservation_not_found',
+      });
+    }
+    return {
+      status: 200,
+      body: {
+        object: 'budget.reservations_released',
+        budget_id: budget.id,
+        data: released.map(reservationJson),
+        released_usd: round6(released.reduce((sum, r) => sum + r.amountUsd, 0)),
+      },
+    };
+  };
+
   const spend: FinopsRoute['handler'] = async ({ query }) => {
     const t = now();
     const from = instant(query, 'from', '30d', t);
@@ -236,6 +289,9 @@ export function finopsAdminRoutes(deps: AdminDeps): FinopsRoute[] {
     { method: 'GET', pattern: /^\/budgets\/?$/, handler: listBudgets },
     { method: 'GET', pattern: /^\/budgets\/(?<id>[^/]+)$/, handler: getBudget },
     { method: 'DELETE', pattern: /^\/budgets\/(?<id>[^/]+)$/, handler: deleteBudget },
+    { method: 'GET', pattern: /^\/budgets\/(?<id>[^/]+)\/reservations\/?$/, handler: listReservations },
+    { method: 'DELETE', pattern: /^\/budgets\/(?<id>[^/]+)\/reservations\/?$/, handler: releaseReservations },
+    { method: 'DELETE', pattern: /^\/budgets\/(?<id>[^/]+)\/reservations\/(?<reservation>[^/]+)$/, handler: releaseReservations },
     { method: 'GET', pattern: /^\/spend\/?$/, handler: spend },
     { method: 'GET', pattern: /^\/reports\/self-host-vs-api\/?$/, handler: selfHostReport },
   ];

@@ -3,19 +3,24 @@
 //
 // Every applicable budget (key, team, global) has a "committed" counter per period: settled spend
 // plus reservations in flight, in micro-USD, in the shared CounterStore (Redis across replicas).
-// reserve() adds the request's maximum cost to all of them in ONE atomic consume, which fails
+// reserve() adds the request's maximum cost to all of them in ONE atomic step, which fails
 // (429 budget_exceeded) if any would pass its limit. settle() adds (actual - reserved). So at any
-// moment committed >= real spend, and real spend exceeds the limit only by the amount a request's
-// actual cost exceeded its own reservation (never more than one request's maximum cost when the
-// maximum is estimated as the docs describe).
+// moment committed >= real spend, and since the maximum is an upper bound of the real cost
+// (usage-bound.ts), real spend never exceeds the limit, unless a reservation is released (by
+// expiry or the admin API) while its request still runs.
 //
 // Counters are seeded from the ledger the first time a process uses a budget period, so a restart
 // (or a fresh Redis) does not reset spend. A zero-cost request reserves nothing and is never
 // refused, even by a budget that is already spent.
+//
+// Each reservation is held on the counters under its id with an expiry (reservationTimeoutMs), in
+// the counter store itself: a reservation never settled (a crashed gateway, a lost end of request)
+// frees itself on Redis as in memory, and the admin API can list and release them.
 
 import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
 import { GatewayError } from '../api/errors.ts';
-import type { ConsumeResult, CounterStore } from '../store/counters/types.ts';
+import type { ConsumeResult, CounterStore, HeldReservation } from '../store/counters/types.ts';
 import type { Principal } from '../tenancy/principal.ts';
 import { BudgetIndex, describeBudget, periodKeys, spendScope, type BudgetPeriodKeys } from './budgets.ts';
 import { formatUsd, fromMicros, toMicros, toMicrosCeil } from './money.ts';
@@ -25,10 +30,27 @@ export interface BudgetReservation {
   readonly id: string;
   readonly model: string;
   readonly periods: readonly BudgetPeriodKeys[];
-  /** Micro-USD still held on every counter of this reservation. */
-  outstandingMicros: number;
+  /** Micro-USD held on every counter of this reservation when it was made (0: nothing held). */
+  readonly reservedMicros: number;
   settled: boolean;
-  readonly expiresAt: number;
+}
+
+/** What a reservation records about its request, for the admin API. */
+export interface ReservationInfo {
+  requestId?: string;
+  model: string;
+  keyId: string | null;
+  teamId: string | null;
+  /** The gateway process holding it (`host:pid`). */
+  gateway: string;
+  createdAt: number;
+}
+
+/** One reservation open on a budget's current period, as the counter store holds it. */
+export interface OpenReservation extends Partial<ReservationInfo> {
+  id: string;
+  amountUsd: number;
+  expiresAt: number;
 }
 
 export interface BudgetStatus {
@@ -62,11 +84,12 @@ export interface BudgetGuardOptions {
 /** A refusal counts as "budget reached" for alerts only when this share of the limit is committed. */
 const REFUSAL_ALERT_SHARE = 0.9;
 
+const GATEWAY = `${hostname()}:${process.pid}`;
+
 export class BudgetGuard {
   private readonly index = new BudgetIndex();
   private readonly seeded = new Set<string>();
   private readonly seeding = new Map<string, Promise<void>>();
-  private readonly open = new Set<BudgetReservation>();
   /** Each budget's current period and its counter keys, made once per period instead of per request. */
   private readonly currentPeriod = new WeakMap<Budget, BudgetPeriodKeys>();
   private readonly now: () => number;
@@ -76,17 +99,14 @@ export class BudgetGuard {
     this.now = options.now ?? Date.now;
   }
 
-  /** Loads budgets and starts the refresh and stale-reservation timers. */
+  /** Loads budgets and starts the refresh timer. */
   async start(): Promise<void> {
     await this.reload();
     const refresh = setInterval(() => {
       this.reload().catch((err: unknown) => this.options.logger?.warn({ err }, 'budgets: reload failed; keeping the last known set'));
     }, this.options.refreshMs ?? 5_000);
-    const timeout = this.options.reservationTimeoutMs ?? 900_000;
-    const sweep = setInterval(() => void this.releaseStale(), Math.min(60_000, Math.max(1_000, timeout / 4)));
     refresh.unref();
-    sweep.unref();
-    this.timers.push(refresh, sweep);
+    this.timers.push(refresh);
   }
 
   /** Re-reads budget definitions (call after an admin change; runs on a timer for other replicas' changes). */
@@ -98,37 +118,38 @@ export class BudgetGuard {
     return this.index.applicable(principal);
   }
 
+  /** Whether any budget applies to the caller (no list is built). */
+  appliesTo(principal: Pick<Principal, 'keyId' | 'teamId'>): boolean {
+    return this.index.appliesTo(principal);
+  }
+
   /**
    * Holds maxCostUsd against every budget that applies to the caller, or throws a 429
    * GatewayError with code budget_exceeded naming the budget and when it resets.
    */
-  async reserve(principal: Pick<Principal, 'keyId' | 'teamId'>, model: string, maxCostUsd: number): Promise<BudgetReservation> {
+  async reserve(principal: Pick<Principal, 'keyId' | 'teamId'>, model: string, maxCostUsd: number, requestId?: string): Promise<BudgetReservation> {
     const budgets = this.index.applicable(principal);
     const now = this.now();
     const periods = budgets.map((b) => this.periodOf(b, now));
     const micros = toMicrosCeil(maxCostUsd);
-    const reservation: BudgetReservation = {
-      id: randomUUID(),
-      model,
-      periods,
-      outstandingMicros: 0,
-      settled: false,
-      expiresAt: now + (this.options.reservationTimeoutMs ?? 900_000),
-    };
-    if (periods.length === 0) return reservation;
+    const id = randomUUID();
+    const nothingHeld: BudgetReservation = { id, model, periods, reservedMicros: 0, settled: false };
+    if (periods.length === 0) return nothingHeld;
     let result: ConsumeResult;
     try {
       // Seeded once per period and process: on the hot path this is a Set lookup, not an await.
       if (!periods.every((p) => this.seeded.has(p.committedKey))) await Promise.all(periods.map((p) => this.ensureSeeded(p)));
-      if (micros === 0) return reservation; // free requests are never refused (nor counted)
-      result = await this.options.counters.consume(
+      if (micros === 0) return nothingHeld; // free requests are never refused (nor counted)
+      const info: ReservationInfo = { requestId, model, keyId: principal.keyId, teamId: principal.teamId, gateway: GATEWAY, createdAt: now };
+      result = await this.options.counters.reserve(
         periods.map((p) => ({ key: p.committedKey, limit: toMicros(p.budget.limitUsd), amount: micros, ttlMs: p.ttlMs })),
+        { id, holdMs: this.options.reservationTimeoutMs ?? 900_000, info: JSON.stringify(info) },
       );
     } catch (err) {
       // The counter store is unreachable. A hard budget that silently stops counting is a bypass,
       // so by default the request is refused; failOpen trades that for availability.
       this.options.logger?.error({ err, model }, 'budgets: counter store unavailable');
-      if (this.options.failOpen) return reservation;
+      if (this.options.failOpen) return nothingHeld;
       throw new GatewayError('overloaded', 'Budgets cannot be checked right now (counter store unavailable). Retry shortly.', { code: 'budget_store_unavailable' });
     }
     if (!result.ok) {
@@ -136,24 +157,24 @@ export class BudgetGuard {
       if (result.current >= REFUSAL_ALERT_SHARE * result.limit) this.notifyRefusal(p);
       throw budgetExceeded(p, fromMicros(result.current), maxCostUsd, now);
     }
-    reservation.outstandingMicros = micros;
-    this.open.add(reservation);
-    return reservation;
+    return { id, model, periods, reservedMicros: micros, settled: false };
   }
 
-  /** Replaces the reservation by the real cost. Idempotent; never throws (errors are logged). */
+  /**
+   * Replaces the reservation by the real cost. A reservation that expired or was released in the
+   * meantime counts its real cost in full, once. Idempotent; never throws (errors are logged).
+   */
   async settle(reservation: BudgetReservation, actualCostUsd: number): Promise<void> {
     if (reservation.settled) return;
     reservation.settled = true;
-    this.open.delete(reservation);
     const actual = toMicros(actualCostUsd);
-    const delta = actual - reservation.outstandingMicros;
-    reservation.outstandingMicros = 0;
+    if (reservation.reservedMicros === 0 && actual === 0) return;
     const { counters, onSpend } = this.options;
     await Promise.all(
       reservation.periods.map(async (p) => {
         try {
-          if (delta !== 0) await counters.adjust(p.committedKey, delta, { ttlMs: p.ttlMs });
+          if (reservation.reservedMicros > 0) await counters.settleReservation(p.committedKey, reservation.id, actual, { ttlMs: p.ttlMs });
+          else await counters.adjust(p.committedKey, actual, { ttlMs: p.ttlMs });
           if (actual > 0) {
             const spent = await counters.adjust(p.spentKey, actual, { ttlMs: p.ttlMs });
             onSpend?.(p, fromMicros(spent), false);
@@ -169,15 +190,34 @@ export class BudgetGuard {
   async status(budget: Budget): Promise<BudgetStatus> {
     const p = periodKeys(budget, this.now());
     await this.ensureSeeded(p);
+    // Listing first releases expired reservations, so committed below no longer counts them.
+    const held = await this.options.counters.reservations(p.committedKey);
     const [committed, spent] = await Promise.all([this.options.counters.get(p.committedKey), this.options.counters.get(p.spentKey)]);
     return {
       budget,
       periodStart: p.periodStart,
       periodEnd: p.periodEnd,
       spentUsd: fromMicros(spent),
-      inFlightUsd: fromMicros(Math.max(0, committed - spent)),
+      inFlightUsd: fromMicros(held.reduce((sum, r) => sum + r.amount, 0)),
       remainingUsd: Math.max(0, budget.limitUsd - fromMicros(committed)),
     };
+  }
+
+  /** The reservations open on a budget's current period, across every replica sharing the counters. */
+  async reservations(budget: Budget): Promise<OpenReservation[]> {
+    const p = periodKeys(budget, this.now());
+    return (await this.options.counters.reservations(p.committedKey)).map(openReservation);
+  }
+
+  /**
+   * Releases reservations on a budget's current period (all, or those named), freeing the budget
+   * now rather than at their expiry. A released request that still ends counts its real cost.
+   */
+  async release(budget: Budget, ids?: readonly string[]): Promise<OpenReservation[]> {
+    const p = periodKeys(budget, this.now());
+    const released = (await this.options.counters.releaseReservations(p.committedKey, ids)).map(openReservation);
+    if (released.length > 0) this.options.logger?.warn({ budget: budget.id, reservations: released.map((r) => r.id) }, 'budgets: reservations released over the admin API');
+    return released;
   }
 
   private periodOf(budget: Budget, now: number): BudgetPeriodKeys {
@@ -188,11 +228,6 @@ export class BudgetGuard {
     const keys = periodKeys(budget, now);
     this.currentPeriod.set(budget, keys);
     return keys;
-  }
-
-  /** Reservations not yet settled in this process. */
-  openReservations(): number {
-    return this.open.size;
   }
 
   close(): void {
@@ -245,18 +280,16 @@ export class BudgetGuard {
       .then((spent) => listener(p, fromMicros(spent), true))
       .catch(() => {});
   }
+}
 
-  private async releaseStale(): Promise<void> {
-    const now = this.now();
-    for (const r of this.open) {
-      if (r.expiresAt > now) continue;
-      this.open.delete(r);
-      const held = r.outstandingMicros;
-      r.outstandingMicros = 0;
-      this.options.logger?.warn({ reservation: r.id, model: r.model }, 'budgets: releasing a reservation never settled (request end not reported)');
-      await Promise.all(r.periods.map((p) => this.options.counters.adjust(p.committedKey, -held, { ttlMs: p.ttlMs }).catch(() => 0)));
-    }
+function openReservation(r: HeldReservation): OpenReservation {
+  let info: Partial<ReservationInfo> = {};
+  try {
+    info = JSON.parse(r.info) as Partial<ReservationInfo>;
+  } catch {
+    // Written by another version or by hand: the id, amount and expiry still say what matters.
   }
+  return { ...info, id: r.id, amountUsd: fromMicros(r.amount), expiresAt: r.expiresAt };
 }
 
 function budgetExceeded(p: BudgetPeriodKeys, committedUsd: number, maxCostUsd: number, now: number): GatewayError {

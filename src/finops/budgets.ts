@@ -81,6 +81,10 @@ export class BudgetIndex {
     return out;
   }
 
+  appliesTo(principal: Pick<Principal, 'keyId' | 'teamId'>): boolean {
+    return this.global.length > 0 || (principal.keyId !== null && this.byKey.has(principal.keyId)) || (principal.teamId !== null && this.byTeam.has(principal.teamId));
+  }
+
   list(): Budget[] {
     return this.all;
   }

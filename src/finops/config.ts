@@ -7,6 +7,7 @@ import { z } from 'zod';
 
 const usd = z.number().min(0);
 const positiveInt = z.number().int().positive();
+const nonNegativeInt = z.number().int().min(0);
 const durationMs = z.number().int().positive();
 
 /** USD per 1M tokens. Cached input and cache writes default to the input price when omitted. */
@@ -87,8 +88,19 @@ export const finopsSchema = z.strictObject({
   budgets: z.array(configBudgetSchema).default([]),
   budget_enforcement: z
     .strictObject({
-      /** Output tokens assumed for the reservation when a request has no max_tokens. */
+      /**
+       * max_tokens of a chat request that sets none, when a budget applies: reserved for each
+       * choice and sent upstream, so the upstream stops where the reservation does.
+       */
       default_max_output_tokens: positiveInt.default(4_096),
+      /** Tokens a chat template may add once per request (begin-of-text, generation prompt, built-in system text). */
+      template_tokens_per_request: nonNegativeInt.default(64),
+      /** Tokens added once to a request that defines tools (tool-use instructions: Anthropic's are up to 530). */
+      template_tokens_with_tools: nonNegativeInt.default(600),
+      /** Tokens a chat template may add per message (role header, end of turn), tool definition, prompt or embedding input. */
+      template_tokens_per_message: nonNegativeInt.default(8),
+      /** Tokens reserved for each image or other non-text part (the most any built-in-priced model counts is ~48k). */
+      tokens_per_image: nonNegativeInt.default(50_000),
       /** How often budget definitions are re-read from the store (changes made on other replicas). */
       refresh_ms: durationMs.default(5_000),
       /** A reservation not settled within this is released (a request that never reported its end). */

@@ -20,10 +20,12 @@ export class CostModel {
   private readonly deployments = new Map<string, DeploymentCostSpec>();
   private readonly byModel = new Map<string, DeploymentCostSpec[]>();
 
+  /** `fallbacks`: the models a request may fall back to when its own cannot serve (models[].fallbacks). */
   constructor(
     private readonly prices: PriceBook,
     private readonly rates: SelfHostedRates,
     deployments: readonly DeploymentCostSpec[],
+    private readonly fallbacks: ReadonlyMap<string, readonly string[]> = new Map(),
   ) {
     for (const d of deployments) {
       this.deployments.set(d.id, d);
@@ -48,8 +50,17 @@ export class CostModel {
     return price ? costOf(usage, price) : 0;
   }
 
-  /** The most a request can cost on whichever of the model's deployments serves it. */
+  /**
+   * The most a request can cost on whichever deployment serves it: one of its model's, or of a
+   * fallback model's (the request is then billed at the fallback's price).
+   */
   maxCostOf(model: string, promptTokens: number, maxOutputTokens: number): number {
+    let max = this.modelMaxCost(model, promptTokens, maxOutputTokens);
+    for (const fallback of this.fallbacks.get(model) ?? []) max = Math.max(max, this.modelMaxCost(fallback, promptTokens, maxOutputTokens));
+    return max;
+  }
+
+  private modelMaxCost(model: string, promptTokens: number, maxOutputTokens: number): number {
     const deployments = this.byModel.get(model);
     if (!deployments || deployments.length === 0) {
       const price = this.priceFor(model);

@@ -17,6 +17,8 @@ export interface DeploymentCostSpec {
 /** The config shape read here; the validated SwitchyardConfig models satisfy it. */
 export interface ModelLike {
   name: string;
+  /** Models tried, in order, when this one cannot serve (requests are billed at theirs then). */
+  fallbacks?: readonly string[];
   deployments: readonly {
     id?: string;
     provider: string;

@@ -6,7 +6,6 @@ import type { ComponentLogger } from '../telemetry/logger.ts';
 import { timeSortableId } from '../util/ids.ts';
 import type { Dispatcher } from 'undici';
 import type { CanonicalRequest, Usage } from '../api/canonical.ts';
-import { estimatePromptTokens } from '../providers/estimate.ts';
 import type { SqlClient } from '../store/sql.ts';
 import type { CounterStore } from '../store/counters/types.ts';
 import { finopsStores, type FinopsStores } from '../store/finops/index.ts';
@@ -25,6 +24,8 @@ import { PriceBook } from './pricing.ts';
 import { UsageRecorder } from './recorder.ts';
 import { SelfHostedRates } from './self-hosted.ts';
 import { WebhookDispatcher, webhookTargets, type UndeliveredWebhook } from './webhooks.ts';
+import { COMPLETIONS_DEFAULT_MAX_TOKENS, usageBound, type TemplateAllowances } from './usage-bound.ts';
+import { fromMicros } from './money.ts';
 
 export interface CreateFinopsOptions {
   sql: SqlClient;
@@ -78,9 +79,17 @@ export interface Finops {
   readonly digest: DigestScheduler | null;
   /** Mount under /admin/v1 (master key only). */
   readonly routes: FinopsRoute[];
-  /** Maximum cost of a request: prompt estimate x input price + (max_tokens or the default) x output price. */
+  /**
+   * Maximum cost of a request (see usage-bound.ts): its prompt bound at the dearest input price plus
+   * max_tokens (or the default the gateway would send) for every choice at the output price, on
+   * the dearest deployment of its model and fallbacks.
+   */
   maxCostOf(request: CanonicalRequest): number;
-  /** Budget check before the upstream call; throws 429 budget_exceeded. */
+  /**
+   * Budget check before the upstream call; throws 429 budget_exceeded. When a budget applies and
+   * the request has a cost but no max_tokens, sets the max_tokens it reserved for on the request,
+   * so the upstream is told to stop there.
+   */
   reserve(principal: Pick<Principal, 'keyId' | 'teamId'>, request: CanonicalRequest): Promise<BudgetReservation>;
   /** Costs the request, settles its reservation (in the background) and queues its ledger record. Sync; returns the cost. */
   finish(end: RequestEnd): number;
@@ -104,7 +113,8 @@ export async function createFinops(options: CreateFinopsOptions): Promise<Finops
     now,
     logger,
   });
-  const costs = new CostModel(prices, rates, deployments);
+  const fallbacks = new Map(options.config.models.map((m) => [m.name, m.fallbacks ?? []]));
+  const costs = new CostModel(prices, rates, deployments, fallbacks);
   const unpriced = costs.unpricedHostedModels();
   if (unpriced.length > 0) {
     logger.warn({ models: unpriced }, 'finops: no price known for these hosted models; their requests cost 0 and escape budgets. Add them under finops.prices');
@@ -167,9 +177,27 @@ export async function createFinops(options: CreateFinopsOptions): Promise<Finops
     now,
   });
 
-  const maxCostOf = (request: CanonicalRequest): number => {
-    const outputs = request.kind === 'embedding' ? 0 : (request.params.max_tokens ?? config.budget_enforcement.default_max_output_tokens) * Math.max(1, request.params.n ?? 1);
-    return costs.maxCostOf(request.model, estimatePromptTokens(request), outputs);
+  const enforcement = config.budget_enforcement;
+  const allowances: TemplateAllowances = {
+    perRequest: enforcement.template_tokens_per_request,
+    withTools: enforcement.template_tokens_with_tools,
+    perMessage: enforcement.template_tokens_per_message,
+    perImage: enforcement.tokens_per_image,
+  };
+  const maxTokensOf = (request: CanonicalRequest): number =>
+    request.params.max_tokens ?? (request.kind === 'completion' ? COMPLETIONS_DEFAULT_MAX_TOKENS : enforcement.default_max_output_tokens);
+  const maxCostOf = (request: CanonicalRequest, maxTokens = maxTokensOf(request)): number => {
+    const bound = usageBound(request, allowances, maxTokens);
+    return costs.maxCostOf(request.model, bound.promptTokens, bound.outputTokens);
+  };
+  const reserve = (principal: Pick<Principal, 'keyId' | 'teamId'>, request: CanonicalRequest): Promise<BudgetReservation> => {
+    const { requestId } = request.meta;
+    if (!budgets.appliesTo(principal)) return budgets.reserve(principal, request.model, 0, requestId);
+    const maxTokens = maxTokensOf(request);
+    const cost = maxCostOf(request, maxTokens);
+    // The reservation holds only if the upstream stops at the max_tokens it assumed.
+    if (cost > 0 && request.kind !== 'embedding' && request.params.max_tokens === undefined) request.params.max_tokens = maxTokens;
+    return budgets.reserve(principal, request.model, cost, requestId);
   };
 
   // Settles still talking to the counter store, awaited on close so none is cut off.
@@ -188,8 +216,8 @@ export async function createFinops(options: CreateFinopsOptions): Promise<Finops
     webhooks,
     digest,
     routes,
-    maxCostOf,
-    reserve: (principal, request) => budgets.reserve(principal, request.model, maxCostOf(request)),
+    maxCostOf: (request) => maxCostOf(request),
+    reserve,
     finish(end: RequestEnd): number {
       const cost = end.usage ? costs.costOf(end.model, end.deploymentId, end.usage) : 0;
       if (end.reservation) {
@@ -217,6 +245,7 @@ export async function createFinops(options: CreateFinopsOptions): Promise<Finops
         latencyMs: end.latencyMs,
         ttftMs: end.ttftMs ?? null,
         costUsd: cost,
+        reservedUsd: end.reservation && end.reservation.periods.length > 0 ? fromMicros(end.reservation.reservedMicros) : null,
       };
       if (end.sink) end.sink(record);
       else recorder.record(record);

@@ -26,6 +26,8 @@ export interface UsageRecord {
   latencyMs: number;
   ttftMs: number | null;
   costUsd: number;
+  /** What budgets held for it before it ran (its maximum cost); null when no budget applied. */
+  reservedUsd: number | null;
 }
 
 export const GROUP_BYS = ['team', 'key', 'model', 'day', 'deployment'] as const;

@@ -42,9 +42,9 @@ export function costOf(usage: Usage, price: ModelPrice): number {
   return micro / 1_000_000;
 }
 
-/** The most a request can cost: every prompt token uncached (or a cache write, if dearer) and max output. */
+/** The most a request can cost: every prompt token at the dearest input bucket, and max output. */
 export function maxCostOf(promptTokens: number, maxOutputTokens: number, price: ModelPrice): number {
-  const inputRate = Math.max(price.input, price.cacheWrite ?? price.input);
+  const inputRate = Math.max(price.input, price.cachedInput ?? price.input, price.cacheWrite ?? price.input);
   return (Math.max(0, promptTokens) * inputRate + Math.max(0, maxOutputTokens) * price.output) / 1_000_000;
 }
 

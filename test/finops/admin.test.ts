@@ -19,7 +19,7 @@ function chat(model: string, maxTokens?: number): CanonicalRequest {
     model,
     stream: false,
     includeUsage: false,
-    messages: [{ role: 'user', content: 'x'.repeat(3964) }], // 10 template + 991 text = 1001 estimated prompt tokens
+    messages: [{ role: 'user', content: 'x'.repeat(3964) }], // 64 + 8 template + 4 role + 3964 text bytes = 4040 prompt tokens at most
     params: maxTokens === undefined ? {} : { max_tokens: maxTokens },
     extra: {},
     meta: { requestId: 'r', priority: 5, edge: 'openai' },
@@ -67,6 +67,37 @@ describe('budgets admin API', () => {
     assert.match((cfg.body.error as { message: string }).message, /defined in the config file/);
   });
 
+  it('lists and releases the open reservations of a budget', async () => {
+    await call(srv.url, 'POST', '/budgets', { id: 'held', scope: 'key', scope_id: 'k-held', period: 'monthly', limit_usd: 1 });
+    const principal = { keyId: 'k-held', teamId: null };
+    const a = await srv.finops.budgets.reserve(principal, 'gpt-4o-mini', 0.4, 'req-a');
+    const b = await srv.finops.budgets.reserve(principal, 'gpt-4o-mini', 0.5, 'req-b');
+    const list = await call(srv.url, 'GET', '/budgets/held/reservations');
+    assert.equal(list.status, 200);
+    assert.equal(list.body.total_usd, 0.9);
+    const data = list.body.data as Record<string, unknown>[];
+    assert.deepEqual(data.map((r) => [r.id, r.amount_usd, r.request_id, r.model, r.key_id]), [
+      [a.id, 0.4, 'req-a', 'gpt-4o-mini', 'k-held'],
+      [b.id, 0.5, 'req-b', 'gpt-4o-mini', 'k-held'],
+    ]);
+    assert.match(String(data[0].gateway), /:\d+$/);
+    assert.ok(Date.parse(String(data[0].expires_at)) > Date.parse(String(data[0].created_at)));
+    const one = await call(srv.url, 'DELETE', `/budgets/held/reservations/${a.id}`);
+    assert.equal(one.status, 200);
+    assert.deepEqual([(one.body.data as { id: string }[]).map((r) => r.id), one.body.released_usd], [[a.id], 0.4]);
+    assert.equal(((await call(srv.url, 'GET', '/budgets/held')).body.current_period as { in_flight_usd: number }).in_flight_usd, 0.5);
+    const again = await call(srv.url, 'DELETE', `/budgets/held/reservations/${a.id}`);
+    assert.equal(again.status, 404);
+    assert.deepEqual([(again.body.error as { code: string }).code, (again.body.error as { param: string }).param], ['reservation_not_found', 'reservation_id']);
+    const all = await call(srv.url, 'DELETE', '/budgets/held/reservations');
+    assert.deepEqual((all.body.data as { id: string }[]).map((r) => r.id), [b.id]);
+    const period = (await call(srv.url, 'GET', '/budgets/held')).body.current_period as { in_flight_usd: number; remaining_usd: number };
+    assert.deepEqual([period.in_flight_usd, period.remaining_usd], [0, 1]);
+    assert.equal((await call(srv.url, 'GET', '/budgets/nope/reservations')).status, 404);
+    await srv.finops.budgets.settle(a, 0);
+    await srv.finops.budgets.settle(b, 0);
+  });
+
   it('rejects bad budgets naming the field, in the OpenAI error shape', async () => {
     const cases: [unknown, string, RegExp][] = [
       [{ scope: 'team', scope_id: 'eng', period: 'monthly', limit_usd: -5 }, 'limit_usd', /limit_usd/],
@@ -92,11 +123,11 @@ describe('budgets admin API', () => {
 describe('createFinops end to end', () => {
   it('reserves before, settles and records after, and reports spend', async () => {
     const { finops } = srv;
-    // gpt-4o-mini: ~1000-token prompt estimate x $0.15 + 1000 default output x $0.60.
+    // gpt-4o-mini: a 4040-token prompt bound x $0.15 + 1000 default output x $0.60.
     const max = finops.maxCostOf(chat('gpt-4o-mini'));
-    assert.ok(Math.abs(max - (1001 * 0.15 + 1000 * 0.6) / 1e6) < 1e-9, `max ${max}`);
+    assert.ok(Math.abs(max - (4040 * 0.15 + 1000 * 0.6) / 1e6) < 1e-9, `max ${max}`);
     assert.ok(finops.maxCostOf(chat('gpt-4o-mini', 10)) < max, 'max_tokens bounds the output');
-    await call(srv.url, 'POST', '/budgets', { id: 'tiny', scope: 'key', scope_id: 'k1', period: 'daily', limit_usd: 0.001 });
+    await call(srv.url, 'POST', '/budgets', { id: 'tiny', scope: 'key', scope_id: 'k1', period: 'daily', limit_usd: 0.002 });
     const principal = { keyId: 'k1', teamId: 'eng' };
     const r = await finops.reserve(principal, chat('gpt-4o-mini'));
     assert.equal(r.periods.length, 2, 'the key budget and the global one');

@@ -13,7 +13,7 @@ import type { CounterStore } from '../../src/store/counters/types.ts';
 import { finopsStores, type FinopsStores } from '../../src/store/finops/index.ts';
 import type { OpenedStore } from '../../src/store/open.ts';
 import { REDIS_URL, dropPrefix, requireRedis, uniquePrefix } from '../tenancy/support/redis.ts';
-import { sleep, sqliteStore, until, usageRecord } from './support.ts';
+import { sleep, sqliteStore, usageRecord } from './support.ts';
 
 const KEY = { keyId: 'key-1', teamId: 'team-1' };
 
@@ -122,7 +122,7 @@ describe('BudgetGuard', () => {
     await guard.settle(r, 0.5);
     await refusal(guard.reserve(KEY, 'gpt-4o', 0.000001));
     const free = await guard.reserve(KEY, 'local-llama', 0);
-    assert.equal(free.outstandingMicros, 0);
+    assert.equal(free.reservedMicros, 0);
     await guard.settle(free, 0);
     assert.equal((await guard.status((await stores.budgets.get('g'))!)).spentUsd, 0.5);
   });
@@ -171,6 +171,14 @@ describe('BudgetGuard', () => {
         throw new Error('connect ECONNREFUSED 127.0.0.1:6379');
       },
       get: async () => 0,
+      reserve: async () => {
+        throw new Error('connect ECONNREFUSED 127.0.0.1:6379');
+      },
+      settleReservation: async () => {
+        throw new Error('connect ECONNREFUSED 127.0.0.1:6379');
+      },
+      reservations: async () => [],
+      releaseReservations: async () => [],
       close: async () => {},
     };
     const closed = await guardWith({ counters: broken });
@@ -180,21 +188,61 @@ describe('BudgetGuard', () => {
     await open.start();
     guards.push(open);
     const r = await open.reserve(KEY, 'gpt-4o', 0.1);
-    assert.equal(r.outstandingMicros, 0);
+    assert.equal(r.reservedMicros, 0);
     await open.settle(r, 0.05); // logged, never thrown
   });
 
-  it('releases a reservation whose request never reported its end', async () => {
-    await resetBudgets(budget('k', { limitUsd: 1 }));
-    const guard = await guardWith({ reservationTimeoutMs: 100 });
-    const lost = await guard.reserve(KEY, 'gpt-4o', 0.9);
-    assert.equal(guard.openReservations(), 1);
-    await until(() => guard.openReservations() === 0, 5_000, 'the stale-reservation sweep');
-    await sleep(20); // the sweep's counter adjustment
-    assert.equal((await guard.status((await stores.budgets.get('k'))!)).inFlightUsd, 0);
-    await guard.settle(lost, 0.3); // the late end still counts its real cost, once
-    const s = await guard.status((await stores.budgets.get('k'))!);
-    assert.deepEqual([s.spentUsd, s.inFlightUsd], [0.3, 0]);
+  for (const backend of ['memory', 'redis'] as const) {
+    it(`releases a reservation whose request never reported its end (${backend} counters)`, async (t: TestContext) => {
+      if (backend === 'redis' && !(await requireRedis(t))) return;
+      const prefix = uniquePrefix('finops-expiry');
+      try {
+        await resetBudgets(budget('k', { limitUsd: 1 }));
+        const k = () => stores.budgets.get('k').then((b) => b!);
+        const shared = backend === 'memory' ? new MemoryCounterStore() : undefined;
+        const counters = () => shared ?? new RedisCounterStore({ url: REDIS_URL, prefix });
+        // The holder reserves and is never heard from again (a gateway killed mid-request): its
+        // timers stop, and only the counter store and another replica remain.
+        const holder = await guardWith({ counters: counters(), reservationTimeoutMs: 300 });
+        const other = await guardWith({ counters: counters(), reservationTimeoutMs: 300 });
+        const lost = await holder.reserve(KEY, 'gpt-4o', 0.9, 'req-lost');
+        holder.close();
+        assert.equal((await other.status(await k())).inFlightUsd, 0.9);
+        const [open] = await other.reservations(await k());
+        assert.deepEqual([open.id, open.amountUsd, open.requestId, open.model, open.keyId], [lost.id, 0.9, 'req-lost', 'gpt-4o', 'key-1']);
+        assert.ok(open.expiresAt > Date.now() && open.expiresAt <= Date.now() + 400);
+        await refusal(other.reserve(KEY, 'gpt-4o', 0.2));
+        await sleep(450);
+        const next = await other.reserve(KEY, 'gpt-4o', 0.2);
+        assert.equal((await other.status(await k())).inFlightUsd, 0.2, 'the expired reservation freed itself');
+        await other.settle(next, 0);
+        await holder.settle(lost, 0.3); // the holder was alive after all: its real cost counts, once
+        const s = await other.status(await k());
+        assert.deepEqual([s.spentUsd, s.inFlightUsd, s.remainingUsd], [0.3, 0, 0.7]);
+      } finally {
+        if (backend === 'redis') await dropPrefix(prefix);
+      }
+    });
+  }
+
+  it('lists and releases the open reservations of one budget, leaving the others held', async () => {
+    await resetBudgets(budget('k', { limitUsd: 1 }), budget('t', { scope: 'team', scopeId: 'team-1', limitUsd: 5 }));
+    const guard = await guardWith();
+    const r1 = await guard.reserve(KEY, 'gpt-4o', 0.5, 'req-1');
+    const r2 = await guard.reserve(KEY, 'gpt-4o', 0.25, 'req-2');
+    const k = (await stores.budgets.get('k'))!;
+    const tb = (await stores.budgets.get('t'))!;
+    assert.deepEqual((await guard.reservations(k)).map((r) => r.requestId), ['req-1', 'req-2']);
+    assert.deepEqual((await guard.release(k, [r1.id])).map((r) => r.id), [r1.id]);
+    assert.equal((await guard.status(k)).inFlightUsd, 0.25);
+    assert.equal((await guard.status(tb)).inFlightUsd, 0.75, 'the team budget still holds both');
+    assert.deepEqual((await guard.release(k)).map((r) => r.id), [r2.id]);
+    assert.equal((await guard.status(k)).remainingUsd, 1);
+    await guard.settle(r1, 0.1);
+    await guard.settle(r2, 0.2);
+    const [sk, st] = [await guard.status(k), await guard.status(tb)];
+    assert.deepEqual([sk.spentUsd, sk.inFlightUsd, sk.remainingUsd], [0.3, 0, 0.7], 'released requests still count what they cost');
+    assert.deepEqual([st.spentUsd, st.inFlightUsd], [0.3, 0]);
   });
 });
 

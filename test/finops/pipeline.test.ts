@@ -12,7 +12,7 @@ import { call, startFinopsServer, type FinopsServer } from './admin-server.ts';
 
 let srv: FinopsServer;
 before(async () => {
-  srv = await startFinopsServer({ models: [{ name: 'gpt-4o', deployments: [{ provider: 'openai', id: 'oai' }] }], finops: { budget_enforcement: { default_max_output_tokens: 100 } } });
+  srv = await startFinopsServer({ models: [{ name: 'gpt-4o', deployments: [{ provider: 'openai', id: 'oai' }] }], finops: { budget_enforcement: { default_max_output_tokens: 100, template_tokens_per_request: 0, template_tokens_per_message: 0 } } });
   await call(srv.url, 'POST', '/budgets', { id: 'k', scope: 'key', scope_id: 'k1', period: 'monthly', limit_usd: 0.005 });
 });
 after(async () => {
@@ -25,7 +25,7 @@ function ctx(): RequestContext {
     model: 'gpt-4o',
     stream: true,
     includeUsage: true,
-    messages: [{ role: 'user', content: 'y'.repeat(360) }], // 10 template + 90 text = 100 prompt tokens
+    messages: [{ role: 'user', content: 'y'.repeat(96) }], // 4 role + 96 text bytes = 100 prompt tokens at most
     params: {},
     extra: {},
     meta: { requestId: 'req', priority: 5, edge: 'openai' },

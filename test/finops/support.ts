@@ -32,6 +32,7 @@ export function usageRecord(over: Partial<UsageRecord> = {}): UsageRecord {
     latencyMs: 50,
     ttftMs: null,
     costUsd: 0.001,
+    reservedUsd: null,
     ...over,
   };
 }

@@ -153,6 +153,65 @@ for (const name of Object.keys(backends)) {
         assert.equal(await a.get('usd'), 0.9375);
       }));
 
+    it('holds reservations by id: settles them to the real amount, lists and releases them', (t) =>
+      withStore(t, name, async ({ a, b }) => {
+        const checks = [
+          { key: 'rsv:key', limit: 100, amount: 30, ttlMs: 60_000 },
+          { key: 'rsv:team', limit: 1000, amount: 30, ttlMs: 60_000 },
+        ];
+        const r1 = await a.reserve(checks, { id: 'r1', holdMs: 60_000, info: '{"request_id":"req-1"}' });
+        assert.ok(r1.ok);
+        assert.deepEqual(r1.values, [30, 30]);
+        assert.ok((await b.reserve(checks, { id: 'r2', holdMs: 60_000, info: 'second' })).ok);
+        const refused = await a.reserve(checks.map((c) => ({ ...c, amount: 50 })), { id: 'r3', holdMs: 60_000, info: '' });
+        assert.equal(refused.ok, false, '60 + 50 > 100 on the key counter');
+        if (!refused.ok) assert.deepEqual([refused.failed, refused.current, refused.limit], [0, 60, 100]);
+        const held = await b.reservations('rsv:key');
+        assert.deepEqual(held.map((r) => [r.id, r.amount, r.info]), [['r1', 30, '{"request_id":"req-1"}'], ['r2', 30, 'second']], 'the refused one holds nothing');
+        assert.ok(held[0].expiresAt > Date.now() + 50_000 && held[0].expiresAt <= Date.now() + 61_000, `expiry ${held[0].expiresAt}`);
+        assert.equal(await b.settleReservation('rsv:key', 'r1', 12), 42, 'moved by actual - held');
+        assert.equal(await a.settleReservation('rsv:key', 'r1', 12), 54, 'a second settle of the same id counts its actual again (callers settle once)');
+        assert.deepEqual((await a.reservations('rsv:key')).map((r) => r.id), ['r2']);
+        const released = await a.releaseReservations('rsv:team', ['r2', 'unknown']);
+        assert.deepEqual(released.map((r) => [r.id, r.amount]), [['r2', 30]]);
+        assert.equal(await a.get('rsv:team'), 30, 'r1 still holds the team counter');
+        assert.deepEqual(await a.releaseReservations('rsv:team', []), [], 'an empty id list releases nothing');
+        assert.deepEqual((await b.releaseReservations('rsv:team')).map((r) => r.id), ['r1'], 'no ids: all of them');
+        assert.equal(await b.get('rsv:team'), 0);
+        assert.deepEqual(await b.reservations('rsv:team'), []);
+        assert.equal(await b.settleReservation('rsv:team', 'r1', 5), 5, 'a released reservation settles its whole actual');
+      }));
+
+    it('releases a reservation nobody settles after its hold time, on the next call that touches the counter', (t) =>
+      withStore(t, name, async ({ a, b }) => {
+        const check = { key: 'rsv:crash', limit: 100, amount: 90, ttlMs: 60_000 };
+        assert.ok((await a.reserve([check], { id: 'lost', holdMs: 300, info: 'crashed gateway' })).ok);
+        assert.equal((await b.reserve([{ ...check, amount: 20 }], { id: 'early', holdMs: 60_000, info: '' })).ok, false, 'still held');
+        await sleep(450);
+        const after = await b.reserve([{ ...check, amount: 20 }], { id: 'later', holdMs: 60_000, info: '' });
+        assert.ok(after.ok, 'the expired hold was released before the check');
+        assert.deepEqual(after.values, [20]);
+        assert.deepEqual((await b.reservations('rsv:crash')).map((r) => r.id), ['later']);
+        // The holder turns out to be alive after all: its real cost still counts, once.
+        assert.equal(await a.settleReservation('rsv:crash', 'lost', 7), 27);
+        assert.ok((await a.reserve([{ key: 'rsv:list', limit: 10, amount: 4, ttlMs: 60_000 }], { id: 'x', holdMs: 200, info: '' })).ok);
+        await sleep(320);
+        assert.deepEqual(await b.reservations('rsv:list'), [], 'listing releases expired ones too');
+        assert.equal(await b.get('rsv:list'), 0);
+      }));
+
+    it('drops reservations together with their counter when its ttl runs out', (t) =>
+      withStore(t, name, async ({ a, b }) => {
+        const check = { key: 'rsv:period', limit: 10, amount: 6, ttlMs: 250 };
+        assert.ok((await a.reserve([check], { id: 'old', holdMs: 60_000, info: '' })).ok);
+        await sleep(350);
+        assert.equal(await b.get('rsv:period'), 0);
+        assert.deepEqual(await b.reservations('rsv:period'), []);
+        assert.ok((await b.reserve([{ ...check, ttlMs: 60_000 }], { id: 'new', holdMs: 60_000, info: '' })).ok);
+        assert.deepEqual(await a.releaseReservations('rsv:period', ['old']), [], 'the old one is gone, not released from the new counter');
+        assert.equal(await a.get('rsv:period'), 6);
+      }));
+
     it('lets exactly the limit through 200 concurrent consumers from two clients', (t) =>
       withStore(t, name, async ({ a, b }) => {
         const check = { key: 'race', limit: 50, amount: 1, windowMs: 60_000 };
@@ -206,6 +265,24 @@ describe('redis counters', () => {
       await store.adjust('w', 1, { windowMs: 10_000 });
       const after = await store.redis.pttl(keys[0]);
       assert.ok(after > 0 && after <= ttl, 'adjust keeps the ttl');
+    } finally {
+      await store.close();
+      await dropPrefix(prefix);
+    }
+  });
+
+  it('give the keys of reservations the ttl of their counter', async (t) => {
+    if (!(await requireRedis(t))) return;
+    const prefix = uniquePrefix('rsv-ttl');
+    const store = new RedisCounterStore({ url: REDIS_URL, prefix });
+    try {
+      assert.ok((await store.reserve([{ key: 'b', limit: 5, amount: 1, ttlMs: 30_000 }], { id: 'r', holdMs: 10_000, info: '' })).ok);
+      const keys = (await store.redis.keys(`${prefix}b*`)).sort();
+      assert.deepEqual(keys, [`${prefix}b`, `${prefix}b:rsv`, `${prefix}b:rsv:amt`, `${prefix}b:rsv:info`]);
+      for (const k of keys) {
+        const ttl = await store.redis.pttl(k);
+        assert.ok(ttl > 10_000 && ttl <= 30_000, `${k} pttl ${ttl}`);
+      }
     } finally {
       await store.close();
       await dropPrefix(prefix);

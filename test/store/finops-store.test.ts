@@ -44,6 +44,7 @@ function rec(i: number, over: Partial<UsageRecord> = {}): UsageRecord {
     latencyMs: 120.4,
     ttftMs: 30,
     costUsd: 0.25,
+    reservedUsd: null,
     ...over,
   };
 }

@@ -50,11 +50,13 @@ export interface GatewayOptions {
   config?: unknown;
   env?: Record<string, string>;
   args?: string[];
+  /** Data directory (SQLite store); a fresh temporary one by default. */
+  dataDir?: string;
 }
 
 /** Starts `switchyard serve` on a free port and waits for its "listening on" banner. */
 export async function startGateway(options: GatewayOptions = {}): Promise<RunningProcess> {
-  const dataDir = mkdtempSync(join(tmpdir(), 'switchyard-data-'));
+  const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'switchyard-data-'));
   const args = ['--import', 'tsx', CLI, 'serve', '--port', '0', '--data-dir', dataDir, ...(options.args ?? [])];
   if (options.config !== undefined) args.push('--config', writeConfig(options.config));
   const env: NodeJS.ProcessEnv = { ...process.env, ...options.env };

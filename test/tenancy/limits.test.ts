@@ -279,6 +279,12 @@ describe('limit stage', () => {
       },
       adjust: async () => 0,
       get: async () => 0,
+      reserve: async () => {
+        throw new Error('ECONNREFUSED');
+      },
+      settleReservation: async () => 0,
+      reservations: async () => [],
+      releaseReservations: async () => [],
       close: async () => {},
     };
     const errors: string[] = [];

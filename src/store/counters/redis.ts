@@ -4,8 +4,8 @@
 
 import { createHash } from 'node:crypto';
 import { Redis } from 'ioredis';
-import type { ConsumeResult, CounterCheck, CounterStore } from './types.ts';
-import { ADJUST, CONSUME, GET } from './redis-scripts.ts';
+import type { ConsumeResult, CounterCheck, CounterStore, HeldReservation, ReservationHold } from './types.ts';
+import { ADJUST, CONSUME, GET, RELEASE_RESERVATIONS, RESERVATIONS, RESERVE, SETTLE_RESERVATION } from './redis-scripts.ts';
 
 export interface RedisCounterOptions {
   url: string;
@@ -39,6 +39,23 @@ class LuaScript {
 const consumeScript = new LuaScript(CONSUME);
 const adjustScript = new LuaScript(ADJUST);
 const getScript = new LuaScript(GET);
+const reserveScript = new LuaScript(RESERVE);
+const settleReservationScript = new LuaScript(SETTLE_RESERVATION);
+const reservationsScript = new LuaScript(RESERVATIONS);
+const releaseReservationsScript = new LuaScript(RELEASE_RESERVATIONS);
+
+/** Parses the flat {id, expiresAt, amount, info, ...} reply of the reservation scripts. */
+function heldReservations(reply: unknown): HeldReservation[] {
+  const flat = reply as string[];
+  const out: HeldReservation[] = [];
+  for (let i = 0; i < flat.length; i += 4) out.push({ id: flat[i], expiresAt: Number(flat[i + 1]), amount: Number(flat[i + 2]), info: flat[i + 3] });
+  return out;
+}
+
+function consumeResult(reply: unknown[], n: number): ConsumeResult {
+  if (Number(reply[0]) === 1) return { ok: true, values: reply.slice(1, 1 + n).map(Number), resetsInMs: reply.slice(1 + n, 1 + 2 * n).map(Number) };
+  return { ok: false, failed: Number(reply[1]), current: Number(reply[2]), limit: Number(reply[3]), resetsInMs: Number(reply[4]) };
+}
 
 export class RedisCounterStore implements CounterStore {
   readonly kind = 'redis' as const;
@@ -59,12 +76,29 @@ export class RedisCounterStore implements CounterStore {
     if (checks.length === 0) return { ok: true, values: [], resetsInMs: [] };
     const keys = checks.map((c) => this.prefix + c.key);
     const args = checks.flatMap((c) => [String(c.limit), String(c.amount), c.windowMs ?? 0, c.ttlMs ?? 0]);
-    const reply = (await consumeScript.run(this.redis, keys, args)) as unknown[];
-    if (Number(reply[0]) === 1) {
-      const n = checks.length;
-      return { ok: true, values: reply.slice(1, 1 + n).map(Number), resetsInMs: reply.slice(1 + n, 1 + 2 * n).map(Number) };
-    }
-    return { ok: false, failed: Number(reply[1]), current: Number(reply[2]), limit: Number(reply[3]), resetsInMs: Number(reply[4]) };
+    return consumeResult((await consumeScript.run(this.redis, keys, args)) as unknown[], checks.length);
+  }
+
+  async reserve(checks: readonly CounterCheck[], hold: ReservationHold): Promise<ConsumeResult> {
+    if (checks.length === 0) return { ok: true, values: [], resetsInMs: [] };
+    const keys = checks.map((c) => this.prefix + c.key);
+    const args: Arg[] = [hold.id, hold.holdMs, hold.info];
+    for (const c of checks) args.push(String(c.limit), String(c.amount), c.ttlMs ?? 0);
+    return consumeResult((await reserveScript.run(this.redis, keys, args)) as unknown[], checks.length);
+  }
+
+  async settleReservation(key: string, id: string, actual: number, options: { ttlMs?: number } = {}): Promise<number> {
+    return Number(await settleReservationScript.run(this.redis, [this.prefix + key], [id, String(actual), options.ttlMs ?? 0]));
+  }
+
+  async reservations(key: string): Promise<HeldReservation[]> {
+    return heldReservations(await reservationsScript.run(this.redis, [this.prefix + key], []));
+  }
+
+  async releaseReservations(key: string, ids?: readonly string[]): Promise<HeldReservation[]> {
+    // An empty id list means "all" to the script, so asking to release none must not reach it.
+    if (ids && ids.length === 0) return [];
+    return heldReservations(await releaseReservationsScript.run(this.redis, [this.prefix + key], ids ?? []));
   }
 
   /** Never leaves a counter below zero: a release after the counter expired must not create credit. */

@@ -8,13 +8,13 @@ import type { GroupBy, SpendRow, SpendScope, UsageLedger, UsageRecord } from '..
 const COLUMNS = [
   'id', 'ts_ms', 'request_id', 'key_id', 'team_id', 'model', 'deployment', 'endpoint',
   'prompt_tokens', 'cached_tokens', 'cache_creation_tokens', 'completion_tokens',
-  'status', 'error_code', 'latency_ms', 'ttft_ms', 'cost_usd',
+  'status', 'error_code', 'latency_ms', 'ttft_ms', 'cost_usd', 'reserved_usd',
 ] as const;
 
 /**
  * Rows per INSERT statement, largest first: a batch is cut greedily into these sizes, so only five
  * statement texts exist and each is prepared once (any batch size would otherwise mean a new
- * statement to compile). 17 columns x 400 stays far below SQLite's and PostgreSQL's parameter caps.
+ * statement to compile). 18 columns x 400 stays far below SQLite's and PostgreSQL's parameter caps.
  */
 const STATEMENT_ROWS = [400, 100, 25, 5, 1] as const;
 
@@ -39,7 +39,7 @@ function values(r: UsageRecord): SqlValue[] {
   return [
     r.id, Math.round(r.time), r.requestId, r.keyId, r.teamId, r.model, r.deployment, r.endpoint,
     r.promptTokens, r.cachedTokens, r.cacheCreationTokens, r.completionTokens,
-    r.status, r.errorCode, Math.round(r.latencyMs), r.ttftMs === null ? null : Math.round(r.ttftMs), r.costUsd,
+    r.status, r.errorCode, Math.round(r.latencyMs), r.ttftMs === null ? null : Math.round(r.ttftMs), r.costUsd, r.reservedUsd,
   ];
 }
 

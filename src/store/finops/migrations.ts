@@ -72,4 +72,10 @@ export const FINOPS_MIGRATIONS: Migration[] = [
       claimed_at BIGINT NOT NULL
     )`,
   },
+  {
+    version: 202,
+    name: 'finops ledger records what each request reserved',
+    // NULL: no budget applied (or a record written before this column existed).
+    sql: `ALTER TABLE usage_records ADD COLUMN reserved_usd DOUBLE PRECISION`,
+  },
 ];
