@@ -15,7 +15,8 @@
 
 import { randomUUID } from 'node:crypto';
 import { GatewayError } from '../api/errors.ts';
-import type { ConsumeResult, CounterStore } from '../store/counters/types.ts';
+import { COUNTER_STORE_RETRY_AFTER_S, type ConsumeResult, type CounterStore } from '../store/counters/types.ts';
+import { isReportedOutage } from '../store/redis-connection.ts';
 import type { Principal } from '../tenancy/principal.ts';
 import { BudgetIndex, describeBudget, periodKeys, spendScope, type BudgetPeriodKeys } from './budgets.ts';
 import { formatUsd, fromMicros, toMicros, toMicrosCeil } from './money.ts';
@@ -65,6 +66,8 @@ const REFUSAL_ALERT_SHARE = 0.9;
 export class BudgetGuard {
   private readonly index = new BudgetIndex();
   private readonly seeded = new Set<string>();
+  /** The counter store's generation the seeds were made in. */
+  private seededGeneration = 0;
   private readonly seeding = new Map<string, Promise<void>>();
   private readonly open = new Set<BudgetReservation>();
   /** Each budget's current period and its counter keys, made once per period instead of per request. */
@@ -116,6 +119,7 @@ export class BudgetGuard {
       expiresAt: now + (this.options.reservationTimeoutMs ?? 900_000),
     };
     if (periods.length === 0) return reservation;
+    this.forgetSeedsIfCountersReset();
     let result: ConsumeResult;
     try {
       // Seeded once per period and process: on the hot path this is a Set lookup, not an await.
@@ -127,9 +131,13 @@ export class BudgetGuard {
     } catch (err) {
       // The counter store is unreachable. A hard budget that silently stops counting is a bypass,
       // so by default the request is refused; failOpen trades that for availability.
-      this.options.logger?.error({ err, model }, 'budgets: counter store unavailable');
+      if (!isReportedOutage(err)) this.options.logger?.error({ err: errorText(err), model }, 'budgets: counter store unavailable');
       if (this.options.failOpen) return reservation;
-      throw new GatewayError('overloaded', 'Budgets cannot be checked right now (counter store unavailable). Retry shortly.', { code: 'budget_store_unavailable' });
+      throw new GatewayError(
+        'overloaded',
+        'Budgets cannot be checked right now: their counter store (Redis, REDIS_URL) is unreachable and finops.budget_enforcement.fail_open is false, so requests a budget applies to are refused. Retry shortly.',
+        { code: 'budget_store_unavailable', headers: { 'retry-after': COUNTER_STORE_RETRY_AFTER_S } },
+      );
     }
     if (!result.ok) {
       const p = periods[result.failed];
@@ -159,7 +167,7 @@ export class BudgetGuard {
             onSpend?.(p, fromMicros(spent), false);
           }
         } catch (err) {
-          this.options.logger?.error({ err, budget: p.budget.id }, 'budgets: settling a reservation failed');
+          if (!isReportedOutage(err)) this.options.logger?.error({ err: errorText(err), budget: p.budget.id }, 'budgets: settling a reservation failed');
         }
       }),
     );
@@ -167,9 +175,20 @@ export class BudgetGuard {
 
   /** Current period spend of one budget, as the counters see it (seeding first if needed). */
   async status(budget: Budget): Promise<BudgetStatus> {
+    this.forgetSeedsIfCountersReset();
     const p = periodKeys(budget, this.now());
-    await this.ensureSeeded(p);
-    const [committed, spent] = await Promise.all([this.options.counters.get(p.committedKey), this.options.counters.get(p.spentKey)]);
+    let committed: number;
+    let spent: number;
+    try {
+      await this.ensureSeeded(p);
+      [committed, spent] = await Promise.all([this.options.counters.get(p.committedKey), this.options.counters.get(p.spentKey)]);
+    } catch (err) {
+      if (err instanceof GatewayError) throw err;
+      throw new GatewayError('overloaded', `Budget spend cannot be read right now: the counter store (Redis, REDIS_URL) is unreachable (${errorText(err)}). Budget definitions are unaffected; retry shortly.`, {
+        code: 'budget_store_unavailable',
+        headers: { 'retry-after': COUNTER_STORE_RETRY_AFTER_S },
+      });
+    }
     return {
       budget,
       periodStart: p.periodStart,
@@ -198,6 +217,18 @@ export class BudgetGuard {
   close(): void {
     for (const t of this.timers) clearInterval(t);
     this.timers.length = 0;
+  }
+
+  /**
+   * A counter store that may have lost its counters (Redis back after a disconnection, possibly
+   * restarted empty) invalidates every seed: each period seeds again, and the seed marker in the
+   * store keeps that to one replica when the counters did survive.
+   */
+  private forgetSeedsIfCountersReset(): void {
+    const generation = this.options.counters.generation ?? 0;
+    if (generation === this.seededGeneration) return;
+    this.seededGeneration = generation;
+    this.seeded.clear();
   }
 
   /**
@@ -257,6 +288,10 @@ export class BudgetGuard {
       await Promise.all(r.periods.map((p) => this.options.counters.adjust(p.committedKey, -held, { ttlMs: p.ttlMs }).catch(() => 0)));
     }
   }
+}
+
+function errorText(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
 }
 
 function budgetExceeded(p: BudgetPeriodKeys, committedUsd: number, maxCostUsd: number, now: number): GatewayError {
