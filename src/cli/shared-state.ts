@@ -79,12 +79,10 @@ export async function openSharedState(url: string | undefined, settings: SharedS
   const budgetBus = new RedisInvalidationBus<{ type: 'budgets' }>({ connection, channel: BUDGET_CHANNEL });
   await connection.firstAttempt(FIRST_ATTEMPT_MS);
   started = true;
-  logged = effects(connection.current, settings)
-    .map((e) => e.feature)
-    .join(',');
+  const atStart = effects(connection.current, settings);
+  logged = atStart.map((e) => e.feature).join(',');
 
   const notes: string[] = [];
-  const atStart = effects(connection.current, settings);
   if (atStart.length === 0) {
     notes.push(
       `Limits and budgets: shared through ${where}. Should it become unreachable, rate limits fail ${settings.limitsFailOpen ? 'open' : 'closed'} (limits.fail_open), budgets fail ${settings.budgetsFailOpen ? 'open' : 'closed'} (finops.budget_enforcement.fail_open); /readyz lists what is degraded.`,

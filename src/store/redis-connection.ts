@@ -105,7 +105,7 @@ export class RedisConnection {
     });
     this.commands.on('close', () => {
       // A server that went away closes the socket without an error; reconnect attempts refine it.
-      if (this.commands.status !== 'ready') this.commandsError ??= 'connection lost';
+      this.commandsError ??= 'connection lost';
       this.attempted.commands = true;
       this.update();
     });
