@@ -185,9 +185,11 @@ export class RedisConnection {
 
   /** The error to throw for a failed operation: what failed, where, and why. */
   private failure(err: unknown, what: string): RedisUnavailableError {
-    const known = !this.health.commands;
-    const cause = known ? (this.commandsError ?? 'not connected') : describeError(err);
-    return new RedisUnavailableError(`Redis at REDIS_URL (${this.displayUrl}) ${known ? 'is unreachable' : `failed a ${what}`}: ${cause}`, known);
+    // The client's own status, not `health`: its events reach `health` a tick later. A connection
+    // that is down has its outage reported by the holder of onChange, so requests need not log it.
+    const down = this.commands.status !== 'ready';
+    const cause = down ? (this.commandsError ?? (this.everReady ? 'connection lost' : 'not connected')) : describeError(err);
+    return new RedisUnavailableError(`Redis at REDIS_URL (${this.displayUrl}) ${down ? 'is unreachable' : `failed a ${what}`}: ${cause}`, down);
   }
 
   async close(): Promise<void> {

@@ -133,7 +133,7 @@ describe('RedisConnection', () => {
       publisher.disconnect();
 
       await server.kill();
-      await waitFor(() => !connection.current.subscriptions, 'the loss being noticed');
+      await waitFor(() => !connection.current.subscriptions && !connection.current.commands, 'the loss being noticed');
       await assert.rejects(bus.publish({ type: 'key', id: 'k2' }), /Redis at REDIS_URL .* is unreachable/);
       server = await start(port);
       await waitFor(() => resyncs === 2, 'a resync once subscribed again');
