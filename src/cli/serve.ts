@@ -12,9 +12,9 @@ import { GatewayMetrics } from '../telemetry/metrics.ts';
 import { createLogger } from '../telemetry/logger.ts';
 import { Gateway } from '../server/gateway.ts';
 import { launchSimulatorDeployments, stopSimulators } from '../server/simulator-replicas.ts';
-import { createCounterStore } from '../store/counters/index.ts';
+import { isReportedOutage } from '../store/redis-connection.ts';
 import { createTenancy } from '../tenancy/index.ts';
-import { RedisInvalidationBus } from '../tenancy/invalidation.ts';
+import { openSharedState } from './shared-state.ts';
 import { createFinops } from '../finops/index.ts';
 import { budgetStage, requestEnded } from '../finops/pipeline.ts';
 import { createPipeline } from '../server/pipeline.ts';
@@ -96,20 +96,24 @@ export async function serve(flags: ServeFlags): Promise<void> {
   const scraper = new MetricsScraper([...registry.scrapeIntervals].map(([deployment, intervalMs]) => ({ deployment, intervalMs })));
   scraper.start();
   const metrics = new GatewayMetrics();
-  const redisUrl = process.env.REDIS_URL;
-  const counters = createCounterStore(redisUrl, { onError: (err) => logger.warn({ err: (err as Error).message }, 'counter store error') });
-  notes.push(`Limits and budgets: ${redisUrl ? 'shared through Redis' : 'in this process (set REDIS_URL to share them across replicas)'}.`);
+  // Redis (REDIS_URL) may be down: the gateway starts anyway and says what is degraded.
+  const shared = await openSharedState(
+    process.env.REDIS_URL,
+    { limitsFailOpen: config.limits.fail_open, budgetsFailOpen: config.finops.budget_enforcement.fail_open, budgetRefreshMs: config.finops.budget_enforcement.refresh_ms },
+    logger,
+  );
+  notes.push(...shared.notes);
+  const { counters, budgetBus } = shared;
   const tenancy = await createTenancy({
     sql: store.sql,
     counters,
     masterKey,
-    redisUrl,
-    onError: (err, during) => logger.warn({ err: (err as Error).message, during }, 'tenancy degraded'),
+    bus: shared.tenancyBus,
+    limits: { failOpen: config.limits.fail_open },
+    onError: (err, during) => {
+      if (!isReportedOutage(err)) logger.warn({ err: (err as Error).message, during }, 'tenancy degraded');
+    },
   });
-  // Budget definitions change rarely but must bind every replica at once: announce them on Redis.
-  const budgetBus = redisUrl
-    ? new RedisInvalidationBus<{ type: 'budgets' }>({ url: redisUrl, channel: 'switchyard:finops:budgets', onError: (err) => logger.warn({ err: err.message }, 'budget bus error') })
-    : undefined;
   // FinOps hands undeliverable webhooks to the dead-letter queue, which is built just below.
   const late: { batch?: Batch } = {};
   const finops = await createFinops({
@@ -122,7 +126,11 @@ export async function serve(flags: ServeFlags): Promise<void> {
       else logger.error({ webhook: u.webhook, kind: u.kind, reason: u.reason }, 'webhook given up before the dead-letter queue was ready');
     },
     onLedgerDrop: (count) => metrics.ledgerDropped.inc(count),
-    announceBudgetsChanged: budgetBus ? () => budgetBus.publish({ type: 'budgets' }) : undefined,
+    // Budget definitions change rarely but must bind every replica at once: announce them on Redis
+    // (a change that cannot be announced still reaches the others within refresh_ms).
+    announceBudgetsChanged: budgetBus
+      ? () => budgetBus.publish({ type: 'budgets' }).catch((err: Error) => logger.warn({ err: err.message }, 'budget change not broadcast'))
+      : undefined,
   });
   const reloadBudgets = () => void finops.budgets.reload().catch((err: unknown) => logger.warn({ err: (err as Error).message }, 'budget reload failed'));
   await budgetBus?.start(reloadBudgets, reloadBudgets);
@@ -159,6 +167,7 @@ export async function serve(flags: ServeFlags): Promise<void> {
     authenticateClient: tenancy.authenticate,
     mayUseModel: tenancy.mayUseModel,
     responseHeaders: tenancy.responseHeaders,
+    degraded: shared.degraded,
     adminRoutes: [...tenancy.adminRoutes, ...finops.routes, ...batch.adminRoutes],
     clientRoutes: batch.clientRoutes,
   });
@@ -188,7 +197,7 @@ export async function serve(flags: ServeFlags): Promise<void> {
     await finops.close();
     await batch.drain();
     await budgetBus?.close();
-    await counters.close();
+    await shared.close();
     await registry.close();
     await store.close();
     logger.info('stopped');

@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { POLICY_NAMES } from '../routing/policies/index.ts';
 import { finopsSchema, selfHostedCostFields } from '../finops/config.ts';
 import { batchSchema } from '../batch/config.ts';
+import { limitsSchema } from '../tenancy/config.ts';
 
 const positiveInt = z.number().int().positive();
 const durationMs = z.number().int().positive();
@@ -160,6 +161,7 @@ export const configSchema = z.strictObject({
     log_level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
     health_check_interval_ms: durationMs.default(5_000),
     models: z.array(modelSchema).min(1, 'configure at least one model'),
+    limits: limitsSchema.prefault({}),
     finops: finopsSchema.prefault({}),
     batch: batchSchema.prefault({}),
   });

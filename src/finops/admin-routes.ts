@@ -163,7 +163,12 @@ export function finopsAdminRoutes(deps: AdminDeps): FinopsRoute[] {
     }
     await deps.guard.reload();
     await deps.announceBudgetsChanged?.();
-    return { status: 201, body: budgetJson(budget, deps.defaultThresholds, await deps.guard.status(budget)) };
+    // Created either way: without its counters (Redis unreachable) the answer leaves out current_period.
+    const status = await deps.guard.status(budget).catch((err: unknown) => {
+      if (err instanceof GatewayError && err.code === 'budget_store_unavailable') return undefined;
+      throw err;
+    });
+    return { status: 201, body: budgetJson(budget, deps.defaultThresholds, status) };
   };
 
   const listBudgets: FinopsRoute['handler'] = async ({ query }) => {

@@ -20,7 +20,8 @@
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { GatewayError } from '../api/errors.ts';
-import type { ConsumeResult, CounterStore, HeldReservation } from '../store/counters/types.ts';
+import { COUNTER_STORE_RETRY_AFTER_S, type ConsumeResult, type CounterStore, type HeldReservation } from '../store/counters/types.ts';
+import { isReportedOutage } from '../store/redis-connection.ts';
 import type { Principal } from '../tenancy/principal.ts';
 import { BudgetIndex, describeBudget, periodKeys, spendScope, type BudgetPeriodKeys } from './budgets.ts';
 import { formatUsd, fromMicros, toMicros, toMicrosCeil } from './money.ts';
@@ -89,6 +90,8 @@ const GATEWAY = `${hostname()}:${process.pid}`;
 export class BudgetGuard {
   private readonly index = new BudgetIndex();
   private readonly seeded = new Set<string>();
+  /** The counter store's generation the seeds were made in. */
+  private seededGeneration = 0;
   private readonly seeding = new Map<string, Promise<void>>();
   /** Each budget's current period and its counter keys, made once per period instead of per request. */
   private readonly currentPeriod = new WeakMap<Budget, BudgetPeriodKeys>();
@@ -135,6 +138,7 @@ export class BudgetGuard {
     const id = randomUUID();
     const nothingHeld: BudgetReservation = { id, model, periods, reservedMicros: 0, settled: false };
     if (periods.length === 0) return nothingHeld;
+    this.forgetSeedsIfCountersReset();
     let result: ConsumeResult;
     try {
       // Seeded once per period and process: on the hot path this is a Set lookup, not an await.
@@ -148,9 +152,13 @@ export class BudgetGuard {
     } catch (err) {
       // The counter store is unreachable. A hard budget that silently stops counting is a bypass,
       // so by default the request is refused; failOpen trades that for availability.
-      this.options.logger?.error({ err, model }, 'budgets: counter store unavailable');
+      if (!isReportedOutage(err)) this.options.logger?.error({ err: errorText(err), model }, 'budgets: counter store unavailable');
       if (this.options.failOpen) return nothingHeld;
-      throw new GatewayError('overloaded', 'Budgets cannot be checked right now (counter store unavailable). Retry shortly.', { code: 'budget_store_unavailable' });
+      throw new GatewayError(
+        'overloaded',
+        'Budgets cannot be checked right now: their counter store (Redis, REDIS_URL) is unreachable and finops.budget_enforcement.fail_open is false, so requests a budget applies to are refused. Retry shortly.',
+        { code: 'budget_store_unavailable', headers: { 'retry-after': COUNTER_STORE_RETRY_AFTER_S } },
+      );
     }
     if (!result.ok) {
       const p = periods[result.failed];
@@ -180,7 +188,7 @@ export class BudgetGuard {
             onSpend?.(p, fromMicros(spent), false);
           }
         } catch (err) {
-          this.options.logger?.error({ err, budget: p.budget.id }, 'budgets: settling a reservation failed');
+          if (!isReportedOutage(err)) this.options.logger?.error({ err: errorText(err), budget: p.budget.id }, 'budgets: settling a reservation failed');
         }
       }),
     );
@@ -188,11 +196,23 @@ export class BudgetGuard {
 
   /** Current period spend of one budget, as the counters see it (seeding first if needed). */
   async status(budget: Budget): Promise<BudgetStatus> {
+    this.forgetSeedsIfCountersReset();
     const p = periodKeys(budget, this.now());
-    await this.ensureSeeded(p);
-    // Listing first releases expired reservations, so committed below no longer counts them.
-    const held = await this.options.counters.reservations(p.committedKey);
-    const [committed, spent] = await Promise.all([this.options.counters.get(p.committedKey), this.options.counters.get(p.spentKey)]);
+    let committed: number;
+    let spent: number;
+    let held: HeldReservation[];
+    try {
+      await this.ensureSeeded(p);
+      // Listing first releases expired reservations, so committed below no longer counts them.
+      held = await this.options.counters.reservations(p.committedKey);
+      [committed, spent] = await Promise.all([this.options.counters.get(p.committedKey), this.options.counters.get(p.spentKey)]);
+    } catch (err) {
+      if (err instanceof GatewayError) throw err;
+      throw new GatewayError('overloaded', `Budget spend cannot be read right now: the counter store (Redis, REDIS_URL) is unreachable (${errorText(err)}). Budget definitions are unaffected; retry shortly.`, {
+        code: 'budget_store_unavailable',
+        headers: { 'retry-after': COUNTER_STORE_RETRY_AFTER_S },
+      });
+    }
     return {
       budget,
       periodStart: p.periodStart,
@@ -233,6 +253,18 @@ export class BudgetGuard {
   close(): void {
     for (const t of this.timers) clearInterval(t);
     this.timers.length = 0;
+  }
+
+  /**
+   * A counter store that may have lost its counters (Redis back after a disconnection, possibly
+   * restarted empty) invalidates every seed: each period seeds again, and the seed marker in the
+   * store keeps that to one replica when the counters did survive.
+   */
+  private forgetSeedsIfCountersReset(): void {
+    const generation = this.options.counters.generation ?? 0;
+    if (generation === this.seededGeneration) return;
+    this.seededGeneration = generation;
+    this.seeded.clear();
   }
 
   /**
@@ -290,6 +322,10 @@ function openReservation(r: HeldReservation): OpenReservation {
     // Written by another version or by hand: the id, amount and expiry still say what matters.
   }
   return { ...info, id: r.id, amountUsd: fromMicros(r.amount), expiresAt: r.expiresAt };
+}
+
+function errorText(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
 }
 
 function budgetExceeded(p: BudgetPeriodKeys, committedUsd: number, maxCostUsd: number, now: number): GatewayError {

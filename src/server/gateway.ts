@@ -32,6 +32,20 @@ export interface GatewayOptions extends PipelineDeps {
   mayUseModel(principal: Principal, model: string): Promise<boolean>;
   /** Headers a request earned in the pipeline (x-ratelimit-*), added to its response. */
   responseHeaders(ctx: RequestContext): Record<string, string>;
+  /** What runs degraded right now (e.g. Redis unreachable); /readyz lists it and stays 200. */
+  degraded?: () => readonly Degradation[];
+}
+
+/** One capability running degraded, as /readyz reports it. */
+export interface Degradation {
+  /** What is affected: `rate_limits`, `budgets`, `broadcasts`. */
+  feature: string;
+  /** What requests meet meanwhile, where a setting decides it. */
+  mode?: 'fail_open' | 'fail_closed';
+  /** Since when (ISO 8601). */
+  since: string;
+  /** The cause, its effect on requests, and the setting or variable involved. */
+  message: string;
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -187,6 +201,12 @@ export class Gateway {
     sendJson(res, 200, { object: 'list', data });
   }
 
+  /**
+   * 503 only when a model has no healthy deployment: another replica may have one. A degraded
+   * shared dependency (Redis) stays 200 with a `degraded` list, even where it fails requests
+   * closed: every replica shares it, so a 503 here would take all of them out of the Service at
+   * once, including for the requests that do not need it.
+   */
   private readiness(res: ServerResponse): void {
     const models: Record<string, { healthy: number; total: number }> = {};
     let ready = true;
@@ -195,7 +215,9 @@ export class Gateway {
       models[name] = { healthy, total: pool.deployments.length };
       if (healthy === 0) ready = false;
     }
-    sendJson(res, ready ? 200 : 503, { status: ready ? 'ready' : 'not_ready', models });
+    const degraded = this.options.degraded?.() ?? [];
+    const status = !ready ? 'not_ready' : degraded.length > 0 ? 'degraded' : 'ready';
+    sendJson(res, ready ? 200 : 503, { status, models, degraded });
   }
 
   private async sendMetrics(res: ServerResponse): Promise<void> {

@@ -42,6 +42,11 @@ export interface Profile extends EngineParams {
 /** Profile parameters a caller may override (CLI flags, SimulatorOptions.overrides). */
 export type ProfileOverrides = Partial<EngineParams & { embeddingDim: number }>;
 
+/** A throughput in tokens per second as the per-token time the step model takes (ms). */
+function msPerToken(tokensPerSecond: number): number {
+  return 1000 / tokensPerSecond;
+}
+
 // Llama-3.1-8B on one H100 80 GB (BF16), calibrated from REFERENCE.md section 4.
 const H100_LLAMA_8B: Profile = {
   name: 'h100-llama-3.1-8b',
@@ -75,7 +80,7 @@ const H100_LLAMA_8B: Profile = {
   decodePerContextTokenMs: 0.00004,
   // Derived roofline: 16 GFLOP/token, 989 TFLOPS dense BF16 at 40-60 % MFU ⇒ 25-35k prompt
   // tokens/s; we use 30k tok/s (a 10k-token prompt takes ~0.33 s).
-  prefillPerTokenMs: 1 / 30,
+  prefillPerTokenMs: msPerToken(30_000),
 };
 
 // Llama-3.1-8B on one A10G 24 GB (BF16). Fewer measurements exist; most numbers are derived.
@@ -104,7 +109,7 @@ const A10G_LLAMA_8B: Profile = {
   // Derived: 128 KiB per token / 600 GB/s ≈ 0.22 µs per context token.
   decodePerContextTokenMs: 0.00022,
   // Derived: 16 GFLOP/token at ~100 TFLOPS x ~50 % MFU ⇒ ~3.1k prompt tokens/s.
-  prefillPerTokenMs: 1 / 3100,
+  prefillPerTokenMs: msPerToken(3_100),
 };
 
 // A deliberately small cache for tests that need a full KV cache quickly. Timing is the H100's.

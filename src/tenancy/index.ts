@@ -9,7 +9,7 @@ import type { CounterStore } from '../store/counters/types.ts';
 import { SqlTenancyStore } from '../store/tenancy/sql-tenancy-store.ts';
 import { tenancyAdminRoutes } from './admin-routes.ts';
 import { authenticateStage, createAuthenticator } from './authenticate.ts';
-import { RedisInvalidationBus } from './invalidation.ts';
+import type { InvalidationBus } from './invalidation.ts';
 import { KeysService, isModelAllowed } from './keys.ts';
 import { RateLimiter, responseRateLimitHeaders, type LimitDeps } from './limits.ts';
 import type { Principal } from './principal.ts';
@@ -20,8 +20,8 @@ export interface TenancyOptions {
   /** Shared with FinOps; the caller owns (and closes) it. */
   counters: CounterStore;
   masterKey: string | undefined;
-  /** With Redis, key revocations and updates reach every replica at once (pub/sub). */
-  redisUrl?: string;
+  /** Carries key revocations and updates to every replica at once (Redis pub/sub); omit for one gateway. */
+  bus?: InvalidationBus;
   /** Identity cache TTL (default 5 s): how long a replica that missed an eviction may lag. */
   cacheTtlMs?: number;
   limits?: Pick<LimitDeps, 'defaultCompletionReserve' | 'concurrencyTtlMs' | 'failOpen'>;
@@ -48,15 +48,14 @@ export interface Tenancy {
   responseHeaders(ctx: RequestContext): Record<string, string>;
   /** Mount under /admin/v1/ behind the master key. */
   adminRoutes: AdminRoute[];
-  /** Waits for settlements in flight, writes last-used stamps, leaves Redis pub/sub. */
+  /** Waits for settlements in flight, writes last-used stamps, leaves the bus. */
   close(): Promise<void>;
 }
 
 export async function createTenancy(options: TenancyOptions): Promise<Tenancy> {
   const onError = options.onError ?? (() => {});
   const store = new SqlTenancyStore(options.sql);
-  const bus = options.redisUrl ? new RedisInvalidationBus({ url: options.redisUrl, onError: (err) => onError(err, 'redis pub/sub') }) : undefined;
-  const keys = new KeysService({ store, bus, cacheTtlMs: options.cacheTtlMs, now: options.now });
+  const keys = new KeysService({ store, bus: options.bus, cacheTtlMs: options.cacheTtlMs, now: options.now });
   try {
     await keys.start();
   } catch (err) {

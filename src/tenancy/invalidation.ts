@@ -2,10 +2,10 @@
 // revocation takes effect everywhere at once rather than when their cache entries expire.
 // Redis pub/sub when REDIS_URL is set; a single gateway needs no bus (its own cache is evicted
 // directly). Pub/sub delivery is at most once: a replica that was disconnected when a message
-// went out clears its whole cache on reconnect, and the cache TTL bounds anything else.
+// went out clears its whole cache once subscribed again, and the cache TTL bounds anything else.
 
 import { randomUUID } from 'node:crypto';
-import { Redis } from 'ioredis';
+import { RedisConnection } from '../store/redis-connection.ts';
 
 export type Invalidation = { type: 'key'; id: string } | { type: 'team'; id: string };
 
@@ -18,69 +18,49 @@ export interface InvalidationBus<M extends object = Invalidation> {
 
 export const DEFAULT_CHANNEL = 'switchyard:tenancy:invalidate';
 
-export interface RedisBusOptions {
-  url: string;
-  channel?: string;
-  /** Refuse to start when Redis does not answer within this bound. */
-  connectTimeoutMs?: number;
-  onError?: (err: Error) => void;
-}
+export type RedisBusOptions = { channel?: string } & (
+  | { /** A connection this bus opens, and closes with itself. */ url: string }
+  | { /** A connection shared with the counters and other buses; the caller closes it. */ connection: RedisConnection }
+);
 
+/**
+ * Never refuses to start and never waits long for Redis: while it is unreachable, messages from other
+ * replicas do not arrive (the cache TTL bounds the lag) and `publish` fails at once; once
+ * subscribed again, `onResync` drops whatever may have been missed.
+ */
 export class RedisInvalidationBus<M extends object = Invalidation> implements InvalidationBus<M> {
-  private readonly pub: Redis;
-  private readonly sub: Redis;
+  private readonly connection: RedisConnection;
+  private readonly ownsConnection: boolean;
   private readonly channel: string;
   /** Lets a replica skip its own messages (it has already evicted locally). */
   private readonly origin = randomUUID();
 
-  constructor(private readonly options: RedisBusOptions) {
+  constructor(options: RedisBusOptions) {
     this.channel = options.channel ?? DEFAULT_CHANNEL;
-    const common = { maxRetriesPerRequest: 1, commandTimeout: 2_000, connectTimeout: options.connectTimeoutMs ?? 5_000 };
-    this.pub = new Redis(options.url, common);
-    this.sub = new Redis(options.url, { ...common, commandTimeout: undefined });
-    const onError = options.onError ?? (() => {});
-    this.pub.on('error', onError);
-    this.sub.on('error', onError);
+    this.ownsConnection = !('connection' in options);
+    this.connection = 'connection' in options ? options.connection : new RedisConnection({ url: options.url });
   }
 
   async start(onMessage: (msg: M) => void, onResync: () => void): Promise<void> {
-    this.sub.on('message', (channel: string, text: string) => {
-      if (channel !== this.channel) return;
-      try {
-        const msg = JSON.parse(text) as M & { origin?: string };
-        if (msg.origin !== this.origin) onMessage(msg);
-      } catch {
-        onResync(); // an unreadable message may have been an eviction: drop everything to be safe
-      }
+    await this.connection.subscribe(this.channel, {
+      message: (text) => {
+        try {
+          const msg = JSON.parse(text) as M & { origin?: string };
+          if (msg.origin !== this.origin) onMessage(msg);
+        } catch {
+          onResync(); // an unreadable message may have been an eviction: drop everything to be safe
+        }
+      },
+      resync: onResync,
     });
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`Redis at ${redact(this.options.url)} did not answer within ${this.options.connectTimeoutMs ?? 5_000} ms (needed to broadcast key revocations)`)), this.options.connectTimeoutMs ?? 5_000);
-    });
-    try {
-      await Promise.race([this.sub.subscribe(this.channel), timeout]);
-    } finally {
-      clearTimeout(timer);
-    }
-    // ioredis resubscribes by itself after a reconnect; whatever was published meanwhile is lost.
-    this.sub.on('ready', onResync);
   }
 
   async publish(msg: M): Promise<void> {
-    await this.pub.publish(this.channel, JSON.stringify({ ...msg, origin: this.origin }));
+    await this.connection.publish(this.channel, JSON.stringify({ ...msg, origin: this.origin }));
   }
 
   async close(): Promise<void> {
-    await Promise.all([this.pub.quit().catch(() => this.pub.disconnect()), this.sub.quit().catch(() => this.sub.disconnect())]);
-  }
-}
-
-function redact(url: string): string {
-  try {
-    const u = new URL(url);
-    if (u.password) u.password = '***';
-    return u.toString();
-  } catch {
-    return 'redis';
+    this.connection.unsubscribe(this.channel);
+    if (this.ownsConnection) await this.connection.close();
   }
 }

@@ -24,6 +24,9 @@ export interface KeysServiceOptions {
 
 export type NewKeyInput = Omit<NewKey, 'keyHash' | 'keyPrefix'>;
 
+/** Default identity cache TTL: how long a replica that missed an eviction may go on accepting a key. */
+export const IDENTITY_CACHE_TTL_MS = 5_000;
+
 export class KeysService {
   readonly store: TenancyStore;
   private readonly bus?: InvalidationBus;
@@ -40,7 +43,7 @@ export class KeysService {
     this.store = options.store;
     this.bus = options.bus;
     this.now = options.now ?? Date.now;
-    this.cache = new IdentityCache(options.cacheTtlMs ?? 5_000, options.cacheMaxEntries ?? 10_000, this.now);
+    this.cache = new IdentityCache(options.cacheTtlMs ?? IDENTITY_CACHE_TTL_MS, options.cacheMaxEntries ?? 10_000, this.now);
     this.touchTimer = setInterval(() => void this.flushTouches().catch(() => {}), options.touchIntervalMs ?? 30_000);
     this.touchTimer.unref();
   }

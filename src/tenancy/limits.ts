@@ -8,7 +8,7 @@ import { GatewayError } from '../api/errors.ts';
 import { estimatePromptTokens } from '../providers/estimate.ts';
 import type { RequestContext, Stage } from '../server/context.ts';
 import { onStreamEnd, streamStarted } from '../server/stream-end.ts';
-import type { CounterStore } from '../store/counters/types.ts';
+import { COUNTER_STORE_RETRY_AFTER_S, type CounterStore } from '../store/counters/types.ts';
 import { assertModelAllowed, type KeysService } from './keys.ts';
 import { planChecks, type PlannedCheck } from './limit-plan.ts';
 import { rateLimitHeaders, retryAfterSeconds, type DimensionState } from './rate-limit-headers.ts';
@@ -22,7 +22,7 @@ export interface LimitDeps {
   concurrencyTtlMs?: number;
   /**
    * When the counter store fails (Redis down): true lets requests through unlimited (the default,
-   * like Envoy's rate limiter), false refuses them with 503.
+   * like Envoy's rate limiter), false refuses them with 503. The `limits.fail_open` setting.
    */
   failOpen?: boolean;
   onError?: (err: unknown, during: 'consume' | 'settle') => void;
@@ -69,7 +69,11 @@ export class RateLimiter {
     } catch (err) {
       this.deps.onError?.(err, 'consume');
       if (this.deps.failOpen ?? true) return next();
-      throw new GatewayError('overloaded', 'Rate limits cannot be checked right now (counter store unavailable). Retry shortly.', { code: 'rate_limit_store_unavailable' });
+      throw new GatewayError(
+        'overloaded',
+        'Rate limits cannot be checked right now: their counter store (Redis, REDIS_URL) is unreachable and limits.fail_open is false, so requests under a limit are refused. Retry shortly.',
+        { code: 'rate_limit_store_unavailable', headers: { 'retry-after': COUNTER_STORE_RETRY_AFTER_S } },
+      );
     }
     if (!result.ok) throw refusal(checks[result.failed], result.current, result.resetsInMs);
 

@@ -13,7 +13,8 @@ import type { CounterStore } from '../../src/store/counters/types.ts';
 import { finopsStores, type FinopsStores } from '../../src/store/finops/index.ts';
 import type { OpenedStore } from '../../src/store/open.ts';
 import { REDIS_URL, dropPrefix, requireRedis, uniquePrefix } from '../tenancy/support/redis.ts';
-import { sleep, sqliteStore, usageRecord } from './support.ts';
+import { sleep, sqliteStore, until, usageRecord } from './support.ts';
+import { freePort, requireRedisServer, startRedisServer } from '../support/redis-server.ts';
 
 const KEY = { keyId: 'key-1', teamId: 'team-1' };
 
@@ -292,6 +293,27 @@ describe('overspend bound under 50 concurrent requests', () => {
     const s = await guard.status((await stores.budgets.get('k'))!);
     assert.equal(s.inFlightUsd, 0);
     assert.ok(Math.abs(s.spentUsd - spent) < 1e-4, `counter ${s.spentUsd} vs real ${spent}`);
+  });
+
+  it('a Redis that comes back empty is seeded again from the ledger, so an outage does not reset spend', async (t: TestContext) => {
+    if (!requireRedisServer(t)) return;
+    await resetBudgets(budget('k', { limitUsd: 1 }));
+    await stores.ledger.insertBatch([usageRecord({ costUsd: 0.8 })]);
+    const port = await freePort();
+    let redis = await startRedisServer(port);
+    const counters = new RedisCounterStore({ url: redis.url, prefix: 'sy-test:reseed:' });
+    try {
+      const guard = await guardWith({ counters });
+      assert.equal((await refusal(guard.reserve(KEY, 'gpt-4o', 0.5))).code, 'budget_exceeded', 'seeded: 0.80 spent');
+      await redis.kill();
+      redis = await startRedisServer(port); // no persistence: every counter and seed marker is gone
+      await until(() => counters.generation === 1, 20_000, 'the reconnect');
+      const err = await refusal(guard.reserve(KEY, 'gpt-4o', 0.5));
+      assert.equal(err.code, 'budget_exceeded', 'seeded again, not counting from zero');
+      assert.match(err.message, /\$0\.80 of \$1\.00/);
+    } finally {
+      await redis.kill();
+    }
   });
 
   it('two guards (two replicas) sharing Redis counters enforce one limit jointly', async (t: TestContext) => {

@@ -203,7 +203,7 @@ describe('invalidation bus', () => {
       const { secret } = await keys.createKey({});
       await keys.authenticateSecret(secret);
       assert.equal(keys.cacheSize, 1);
-      (bus as unknown as { sub: { disconnect(reconnect: boolean): void } }).sub.disconnect(true);
+      (bus as unknown as { connection: { subscriber: { disconnect(reconnect: boolean): void } } }).connection.subscriber.disconnect(true);
       await waitFor(async () => keys.cacheSize === 0, 'cache cleared on reconnect');
     } finally {
       await keys.close();

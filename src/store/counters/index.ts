@@ -3,12 +3,15 @@
 
 import type { CounterStore } from './types.ts';
 import { MemoryCounterStore } from './memory.ts';
-import { RedisCounterStore, type RedisCounterOptions } from './redis.ts';
+import { RedisCounterStore } from './redis.ts';
+import type { RedisConnection } from '../redis-connection.ts';
 
 export type { ConsumeResult, CounterCheck, CounterStore } from './types.ts';
 export { MemoryCounterStore } from './memory.ts';
 export { RedisCounterStore } from './redis.ts';
 
-export function createCounterStore(redisUrl?: string, options: Omit<RedisCounterOptions, 'url'> = {}): CounterStore {
-  return redisUrl ? new RedisCounterStore({ ...options, url: redisUrl }) : new MemoryCounterStore();
+/** Redis counters over a connection the caller owns, or in-process ones without it. */
+export function createCounterStore(redis?: RedisConnection | string, options: { prefix?: string } = {}): CounterStore {
+  if (redis === undefined) return new MemoryCounterStore();
+  return typeof redis === 'string' ? new RedisCounterStore({ ...options, url: redis }) : new RedisCounterStore({ ...options, connection: redis });
 }

@@ -1,21 +1,21 @@
 // Counters in Redis, shared by every gateway replica. Each operation is one Lua script call (one
 // round trip); auto-pipelining folds calls made in the same tick (e.g. settling four counters when a
-// request ends) into one write.
+// request ends) into one write. Every failure is a RedisUnavailableError naming REDIS_URL, thrown at
+// once while Redis is unreachable (see RedisConnection): callers fail open or closed, never wait.
 
 import { createHash } from 'node:crypto';
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import type { ConsumeResult, CounterCheck, CounterStore, HeldReservation, ReservationHold } from './types.ts';
 import { ADJUST, CONSUME, GET, RELEASE_RESERVATIONS, RESERVATIONS, RESERVE, SETTLE_RESERVATION } from './redis-scripts.ts';
+import { RedisConnection } from '../redis-connection.ts';
 
-export interface RedisCounterOptions {
-  url: string;
+export type RedisCounterOptions = {
   /** Prepended to every key, so several deployments (or test runs) can share one Redis. */
   prefix?: string;
-  /** Bound on one command, so a stalled Redis fails a request instead of hanging it. */
-  commandTimeoutMs?: number;
-  /** Connection errors (ioredis reconnects by itself); without a listener they would go to stderr. */
-  onError?: (err: Error) => void;
-}
+} & (
+  | { /** A connection this store opens, and closes with itself. */ url: string; /** Bound on one command (default 1 s). */ commandTimeoutMs?: number }
+  | { /** A connection shared with others (pub/sub); the caller closes it. */ connection: RedisConnection }
+);
 
 type Arg = string | number;
 
@@ -59,24 +59,30 @@ function consumeResult(reply: unknown[], n: number): ConsumeResult {
 
 export class RedisCounterStore implements CounterStore {
   readonly kind = 'redis' as const;
-  readonly redis: Redis;
+  private readonly connection: RedisConnection;
+  private readonly ownsConnection: boolean;
   private readonly prefix: string;
 
   constructor(options: RedisCounterOptions) {
     this.prefix = options.prefix ?? 'sy:';
-    this.redis = new Redis(options.url, {
-      enableAutoPipelining: true,
-      maxRetriesPerRequest: 1,
-      commandTimeout: options.commandTimeoutMs ?? 2_000,
-    });
-    this.redis.on('error', options.onError ?? (() => {}));
+    this.ownsConnection = !('connection' in options);
+    this.connection = 'connection' in options ? options.connection : new RedisConnection({ url: options.url, commandTimeoutMs: options.commandTimeoutMs });
+  }
+
+  /** The command client (tests and diagnostics). */
+  get redis(): Redis {
+    return this.connection.commands;
+  }
+
+  get generation(): number {
+    return this.connection.generation;
   }
 
   async consume(checks: readonly CounterCheck[]): Promise<ConsumeResult> {
     if (checks.length === 0) return { ok: true, values: [], resetsInMs: [] };
     const keys = checks.map((c) => this.prefix + c.key);
     const args = checks.flatMap((c) => [String(c.limit), String(c.amount), c.windowMs ?? 0, c.ttlMs ?? 0]);
-    return consumeResult((await consumeScript.run(this.redis, keys, args)) as unknown[], checks.length);
+    return consumeResult((await this.run(consumeScript, keys, args, 'counter check')) as unknown[], checks.length);
   }
 
   async reserve(checks: readonly CounterCheck[], hold: ReservationHold): Promise<ConsumeResult> {
@@ -84,34 +90,38 @@ export class RedisCounterStore implements CounterStore {
     const keys = checks.map((c) => this.prefix + c.key);
     const args: Arg[] = [hold.id, hold.holdMs, hold.info];
     for (const c of checks) args.push(String(c.limit), String(c.amount), c.ttlMs ?? 0);
-    return consumeResult((await reserveScript.run(this.redis, keys, args)) as unknown[], checks.length);
+    return consumeResult((await this.run(reserveScript, keys, args, 'budget reservation')) as unknown[], checks.length);
   }
 
   async settleReservation(key: string, id: string, actual: number, options: { ttlMs?: number } = {}): Promise<number> {
-    return Number(await settleReservationScript.run(this.redis, [this.prefix + key], [id, String(actual), options.ttlMs ?? 0]));
+    return Number(await this.run(settleReservationScript, [this.prefix + key], [id, String(actual), options.ttlMs ?? 0], 'budget settlement'));
   }
 
   async reservations(key: string): Promise<HeldReservation[]> {
-    return heldReservations(await reservationsScript.run(this.redis, [this.prefix + key], []));
+    return heldReservations(await this.run(reservationsScript, [this.prefix + key], [], 'reservation list'));
   }
 
   async releaseReservations(key: string, ids?: readonly string[]): Promise<HeldReservation[]> {
     // An empty id list means "all" to the script, so asking to release none must not reach it.
     if (ids && ids.length === 0) return [];
-    return heldReservations(await releaseReservationsScript.run(this.redis, [this.prefix + key], ids ?? []));
+    return heldReservations(await this.run(releaseReservationsScript, [this.prefix + key], ids ?? [], 'reservation release'));
   }
 
   /** Never leaves a counter below zero: a release after the counter expired must not create credit. */
   async adjust(key: string, delta: number, options: { windowMs?: number; ttlMs?: number } = {}): Promise<number> {
-    const reply = await adjustScript.run(this.redis, [this.prefix + key], [String(delta), options.windowMs ?? 0, options.ttlMs ?? 0]);
+    const reply = await this.run(adjustScript, [this.prefix + key], [String(delta), options.windowMs ?? 0, options.ttlMs ?? 0], 'counter update');
     return Number(reply);
   }
 
   async get(key: string, options: { windowMs?: number } = {}): Promise<number> {
-    return Number(await getScript.run(this.redis, [this.prefix + key], [options.windowMs ?? 0]));
+    return Number(await this.run(getScript, [this.prefix + key], [options.windowMs ?? 0], 'counter read'));
   }
 
   async close(): Promise<void> {
-    await this.redis.quit().catch(() => this.redis.disconnect());
+    if (this.ownsConnection) await this.connection.close();
+  }
+
+  private run(script: LuaScript, keys: readonly string[], args: readonly Arg[], what: string): Promise<unknown> {
+    return this.connection.command((redis) => script.run(redis, keys, args), what);
   }
 }

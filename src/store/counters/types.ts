@@ -2,6 +2,12 @@
 // Redis with REDIS_URL, so several gateway replicas enforce one limit together. Every operation
 // is atomic across all the keys it names (all pass and apply, or none applies).
 
+/**
+ * Retry-After (seconds) for a request refused because the counter store is unreachable: Redis
+ * reconnection attempts are at most ~5 s apart, so a retry after this meets the next one.
+ */
+export const COUNTER_STORE_RETRY_AFTER_S = '5';
+
 export interface CounterCheck {
   /** Counter key, e.g. `rpm:key:<id>` or `budget:team:<id>:2026-11`. */
   key: string;
@@ -40,6 +46,12 @@ export interface ReservationHold {
 
 export interface CounterStore {
   readonly kind: 'memory' | 'redis';
+  /**
+   * Changes whenever the counters may have been lost (Redis came back after a disconnection, and
+   * may have restarted empty), so state derived from them, such as budget seeds, is rebuilt.
+   * Absent or constant for stores that cannot lose them.
+   */
+  readonly generation?: number;
   /** Atomically checks every counter against its limit and, only if all pass, adds the amounts. */
   consume(checks: readonly CounterCheck[]): Promise<ConsumeResult>;
   /**
