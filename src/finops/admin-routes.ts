@@ -188,6 +188,9 @@ export function finopsAdminRoutes(deps: AdminDeps): FinopsRoute[] {
       status: 200,
       body: {
         ...budgetJson(budget, deps.defaultThresholds, status),
+        // A budget created or changed on another replica binds this one once its broadcast (or the
+        // periodic refresh) arrives; this says whether it has.
+        enforced_by_this_replica: deps.guard.enforces(budget),
         alerts_fired: firings.map((f) => ({ threshold_percent: f.threshold, spent_usd: round6(f.spentUsd), fired_at: iso(f.firedAt) })),
       },
     };

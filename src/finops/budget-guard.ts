@@ -121,6 +121,11 @@ export class BudgetGuard {
     return this.index.applicable(principal);
   }
 
+  /** Whether this replica enforces `budget` as defined (a change elsewhere reaches it by broadcast or refresh). */
+  enforces(budget: Budget): boolean {
+    return this.index.list().some((b) => b.id === budget.id && b.limitUsd === budget.limitUsd && b.period === budget.period && b.scopeId === budget.scopeId);
+  }
+
   /** Whether any budget applies to the caller (no list is built). */
   appliesTo(principal: Pick<Principal, 'keyId' | 'teamId'>): boolean {
     return this.index.appliesTo(principal);

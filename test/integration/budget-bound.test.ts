@@ -17,6 +17,7 @@ import { simModelConfig, startGateway, type RunningProcess } from '../support/pr
 import { freshPostgresSchema, REDIS_URL } from '../support/databases.ts';
 import { requireRedis } from '../tenancy/support/redis.ts';
 import { randomShapes, type RequestShape } from '../support/request-shapes.ts';
+import { waitFor } from '../support/wait.ts';
 
 const MODEL = 'sim-llama-3.1-8b';
 const MASTER = 'sk-master-budget-property';
@@ -78,6 +79,8 @@ async function runProperty(t: TestContext, gateways: RunningProcess[], readLedge
   const key = await admin(gateways[0], 'POST', '/keys', { name: `budget-property-${seed}` });
   const keyId = key.id as string;
   const budget = await admin(gateways[gateways.length - 1], 'POST', '/budgets', { scope: 'key', scope_id: keyId, period: 'monthly', limit_usd: LIMIT_USD });
+  // Every gateway enforces it before the first wave: the property is about spend, not broadcast delay.
+  for (const g of gateways) await waitFor('every gateway enforcing the budget', async () => (await admin(g, 'GET', `/budgets/${budget.id as string}`)).enforced_by_this_replica === true);
   const statuses = new Map<number, number>();
   for (let wave = 0; wave < WAVES; wave++) {
     const shapes = randomShapes(seed + wave, CONCURRENT, { model: MODEL, maxTokens: 128, maxTextUnits: 300 });

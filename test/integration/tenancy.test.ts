@@ -6,6 +6,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { startGateway, startSimulatorProcess, type RunningProcess } from '../support/processes.ts';
 import { freshPostgresSchema, REDIS_URL } from '../support/databases.ts';
+import { waitFor } from '../support/wait.ts';
 
 const MODEL = 'sim-llama-3.1-8b';
 const MASTER = 'sk-master-for-tenancy-tests';
@@ -84,7 +85,9 @@ describe('two gateways sharing PostgreSQL and Redis', () => {
     const key = created.key as string;
     secrets.push(key);
     const limitUsd = 0.5;
-    await admin(b, 'POST', '/budgets', { scope: 'key', scope_id: created.id, period: 'monthly', limit_usd: limitUsd });
+    const budget = await admin(b, 'POST', '/budgets', { scope: 'key', scope_id: created.id, period: 'monthly', limit_usd: limitUsd });
+    // The budget binds gateway a once b's broadcast has reached it; the bound is about spend, not that delay.
+    await waitFor('gateway a enforcing the budget', async () => (await admin(a, 'GET', `/budgets/${budget.id as string}`)).enforced_by_this_replica === true);
     // Each request costs about (prompt + 8 output tokens) x $1,000/1M ≈ $0.02; at most 16 output tokens are reserved.
     const statuses: number[] = [];
     for (let round = 0; round < 6; round++) {
