@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { POLICY_NAMES } from '../routing/policies/index.ts';
 import { finopsSchema, selfHostedCostFields } from '../finops/config.ts';
 import { batchSchema } from '../batch/config.ts';
+import { masterKeyProblem } from './master-key.ts';
 
 const positiveInt = z.number().int().positive();
 const durationMs = z.number().int().positive();
@@ -136,7 +137,13 @@ export const serverSchema = z.strictObject({
   port: z.number().int().min(0).max(65535).default(8080),
   max_body_bytes: positiveInt.default(10 * 1024 * 1024),
   shutdown_grace_ms: durationMs.default(30_000),
-  master_key: z.string().min(8, 'master_key must be at least 8 characters').optional(),
+  master_key: z
+    .string()
+    .superRefine((key, ctx) => {
+      const problem = masterKeyProblem(key);
+      if (problem) ctx.addIssue({ code: 'custom', message: problem });
+    })
+    .optional(),
 });
 
 export const configSchema = z.strictObject({
