@@ -3,16 +3,16 @@
 
 import { createServer, type IncomingHttpHeaders, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Principal } from '../tenancy/principal.ts';
-import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import type { AddressInfo } from 'node:net';
 import { GatewayError } from '../api/errors.ts';
 import { openAIEdge } from '../api/openai/index.ts';
-import { readBody } from './body.ts';
+import { awaitContinue, discardBody, readBody } from './body.ts';
+import { answerClientError } from './client-error.ts';
 import { RequestCancel } from '../util/cancel-signal.ts';
 import type { RequestContext } from './context.ts';
 import { createPipeline, type PipelineDeps } from './pipeline.ts';
-import { sendError, sendJson, sendResult } from './respond.ts';
+import { requestIdOf, sendError, sendJson, sendResult, type InternalErrorLog } from './respond.ts';
 import { edgeForPath, matchRoute, type InferenceRoute } from './routes.ts';
 import { authenticate } from './stages/authenticate.ts';
 import { deploymentStatusRoutes } from './admin-status.ts';
@@ -34,7 +34,6 @@ export interface GatewayOptions extends PipelineDeps {
   responseHeaders(ctx: RequestContext): Record<string, string>;
 }
 
-const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 /** Pending connections the kernel may queue (it caps this at net.core.somaxconn). */
 const LISTEN_BACKLOG = 4096;
 const CIRCUIT_STATE_VALUE = { closed: 0, half_open: 1, open: 2 } as const;
@@ -49,27 +48,37 @@ export class Gateway {
   private readonly options: GatewayOptions;
   private readonly admin: AdminRouter;
   private readonly client: ClientRouter;
+  /** Every answer that is a 500 is logged here with its cause and the request id it carries. */
+  private readonly logInternal: InternalErrorLog;
 
   constructor(options: GatewayOptions) {
     this.options = options;
+    this.logInternal = (cause, requestId) => options.logger.error({ err: cause, reqId: requestId }, 'internal error');
     this.pipeline = createPipeline(options);
     this.checkKey = authenticate(options.masterKey);
-    this.admin = new AdminRouter((headers) => this.checkKey({ edge: openAIEdge, headers } as RequestContext, async () => {}));
+    this.admin = new AdminRouter((headers) => this.checkKey({ edge: openAIEdge, headers } as RequestContext, async () => {}), this.logInternal);
     this.admin.mount(deploymentStatusRoutes(options.registry));
     if (options.adminRoutes) this.admin.mount(options.adminRoutes);
-    this.client = new ClientRouter((headers) => options.authenticateClient(headers, 'openai'), options.maxBodyBytes);
+    this.client = new ClientRouter((headers) => options.authenticateClient(headers, 'openai'), options.maxBodyBytes, this.logInternal);
     for (const { prefix, routes } of options.clientRoutes ?? []) this.client.mount(prefix, routes);
-    this.server = createServer({ keepAliveTimeout: 65_000, requestTimeout: 0 }, (req, res) => {
+    const onRequest = (req: IncomingMessage, res: ServerResponse) => {
       this.active += 1;
       res.on('close', () => {
         this.active -= 1;
         if (this.active === 0) for (const wake of this.idleWaiters.splice(0)) wake();
       });
       this.handle(req, res).catch((err: unknown) => {
-        this.options.logger.error({ err }, 'unhandled error in request handler');
-        sendError(res, edgeForPath(req.url ?? '/'), err);
+        sendError(res, edgeForPath(req.url ?? '/'), err, { 'x-request-id': requestIdOf(req.headers) }, this.logInternal);
       });
+    };
+    this.server = createServer({ keepAliveTimeout: 65_000, requestTimeout: 0 }, onRequest);
+    // A client that sent Expect: 100-continue is told to go on only once its declared length
+    // passed the limit of the endpoint it is for (Node would otherwise send the 100 at once).
+    this.server.on('checkContinue', (req, res) => {
+      awaitContinue(req, res);
+      onRequest(req, res);
     });
+    this.server.on('clientError', answerClientError);
   }
 
   async listen(port: number, host: string): Promise<string> {
@@ -117,7 +126,7 @@ export class Gateway {
       } else {
         sendError(res, edge, new GatewayError('not_found', `No such endpoint: ${req.method} ${path}. See docs/api.md for the endpoints Switchyard serves.`, { code: 'unknown_endpoint' }));
       }
-      req.resume();
+      discardBody(req);
       return;
     }
     const route = match.route;
@@ -137,8 +146,7 @@ export class Gateway {
 
   private async inference(route: InferenceRoute, req: IncomingMessage, res: ServerResponse, path: string): Promise<void> {
     const startedAt = performance.now();
-    const clientId = req.headers['x-request-id'];
-    const requestId = typeof clientId === 'string' && REQUEST_ID.test(clientId) ? clientId : randomUUID();
+    const requestId = requestIdOf(req.headers);
     const abort = new RequestCancel();
     // A client that goes away mid-request cancels the upstream call.
     res.on('close', () => {
@@ -148,8 +156,7 @@ export class Gateway {
     try {
       rawBody = await readBody(req, this.options.maxBodyBytes);
     } catch (err) {
-      if (err instanceof GatewayError && err.kind === 'request_too_large') res.setHeader('connection', 'close');
-      sendError(res, route.edge, err, { 'x-request-id': requestId });
+      sendError(res, route.edge, err, { 'x-request-id': requestId }, this.logInternal);
       return;
     }
     const ctx: RequestContext = {
@@ -166,7 +173,7 @@ export class Gateway {
     try {
       await this.pipeline(ctx);
     } catch (err) {
-      sendError(res, route.edge, err, { 'x-request-id': requestId });
+      sendError(res, route.edge, err, { 'x-request-id': requestId }, this.logInternal);
       return;
     }
     await sendResult(ctx, res, this.options.responseHeaders(ctx));
@@ -178,7 +185,7 @@ export class Gateway {
     try {
       principal = await this.options.authenticateClient(req.headers, 'openai');
     } catch (err) {
-      return sendError(res, edge, err);
+      return sendError(res, edge, err, { 'x-request-id': requestIdOf(req.headers) }, this.logInternal);
     }
     const data = [];
     for (const id of this.options.registry.pools.keys()) {
