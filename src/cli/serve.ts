@@ -155,6 +155,7 @@ export async function serve(flags: ServeFlags): Promise<void> {
     ...pipelineDeps,
     masterKey,
     maxBodyBytes: config.server.max_body_bytes,
+    ingress: config.server,
     authenticateClient: tenancy.authenticate,
     mayUseModel: tenancy.mayUseModel,
     responseHeaders: tenancy.responseHeaders,

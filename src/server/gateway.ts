@@ -9,6 +9,9 @@ import { GatewayError } from '../api/errors.ts';
 import { openAIEdge } from '../api/openai/index.ts';
 import { awaitContinue, discardBody, readBody } from './body.ts';
 import { answerClientError } from './client-error.ts';
+import { BrowserAccess } from './browser-access.ts';
+import { ConnectionGuard, defaultMaxConnections } from './connection-guard.ts';
+import type { ServerConfig } from '../config/schema.ts';
 import { RequestCancel } from '../util/cancel-signal.ts';
 import type { RequestContext } from './context.ts';
 import { createPipeline, type PipelineDeps } from './pipeline.ts';
@@ -27,6 +30,8 @@ export interface GatewayOptions extends PipelineDeps {
   /** The master key guards the admin API; clients authenticate through `authenticateClient`. */
   masterKey: string | undefined;
   maxBodyBytes: number;
+  /** The `server:` settings of the listener: timeouts, connection caps, browser origins. */
+  ingress: Pick<ServerConfig, 'headers_timeout_ms' | 'request_timeout_ms' | 'keep_alive_timeout_ms' | 'max_connections' | 'max_connections_per_client' | 'cors'>;
   /** The authenticate stage's check, for endpoints outside the pipeline (GET /v1/models). */
   authenticateClient(headers: IncomingHttpHeaders, edge: 'openai' | 'anthropic'): Promise<Principal>;
   mayUseModel(principal: Principal, model: string): Promise<boolean>;
@@ -50,6 +55,8 @@ export class Gateway {
   private readonly client: ClientRouter;
   /** Every answer that is a 500 is logged here with its cause and the request id it carries. */
   private readonly logInternal: InternalErrorLog;
+  private readonly connections: ConnectionGuard;
+  private readonly browsers: BrowserAccess;
 
   constructor(options: GatewayOptions) {
     this.options = options;
@@ -61,9 +68,25 @@ export class Gateway {
     if (options.adminRoutes) this.admin.mount(options.adminRoutes);
     this.client = new ClientRouter((headers) => options.authenticateClient(headers, 'openai'), options.maxBodyBytes, this.logInternal);
     for (const { prefix, routes } of options.clientRoutes ?? []) this.client.mount(prefix, routes);
+    const { ingress } = options;
+    this.browsers = new BrowserAccess({ loopbackOnly: !options.masterKey, origins: ingress.cors.origins, adminOrigins: ingress.cors.admin_origins });
+    this.connections = new ConnectionGuard(
+      {
+        maxConnections: ingress.max_connections ?? defaultMaxConnections(),
+        maxPerClient: ingress.max_connections_per_client,
+        firstRequestTimeoutMs: ingress.headers_timeout_ms,
+      },
+      (pressure) => options.logger.warn(pressure, 'connection caps reached: waiting connections closed, new ones refused (server.max_connections)'),
+    );
     const onRequest = (req: IncomingMessage, res: ServerResponse) => {
+      const socket = req.socket;
+      if (!this.connections.requestStarted(socket)) {
+        res.destroy();
+        return;
+      }
       this.active += 1;
       res.on('close', () => {
+        this.connections.requestEnded(socket);
         this.active -= 1;
         if (this.active === 0) for (const wake of this.idleWaiters.splice(0)) wake();
       });
@@ -71,7 +94,17 @@ export class Gateway {
         sendError(res, edgeForPath(req.url ?? '/'), err, { 'x-request-id': requestIdOf(req.headers) }, this.logInternal);
       });
     };
-    this.server = createServer({ keepAliveTimeout: 65_000, requestTimeout: 0 }, onRequest);
+    this.server = createServer(
+      {
+        headersTimeout: ingress.headers_timeout_ms,
+        requestTimeout: ingress.request_timeout_ms,
+        keepAliveTimeout: ingress.keep_alive_timeout_ms,
+        // How often Node looks for connections past the two timeouts above.
+        connectionsCheckingInterval: Math.max(100, Math.min(1_000, Math.floor(ingress.headers_timeout_ms / 4))),
+      },
+      onRequest,
+    );
+    this.server.on('connection', this.connections.accept);
     // A client that sent Expect: 100-continue is told to go on only once its declared length
     // passed the limit of the endpoint it is for (Node would otherwise send the 100 at once).
     this.server.on('checkContinue', (req, res) => {
@@ -116,6 +149,12 @@ export class Gateway {
     const rawUrl = req.url ?? '/';
     const q = rawUrl.indexOf('?');
     const path = q === -1 ? rawUrl : rawUrl.slice(0, q);
+    const refused = this.browsers.check(req, res, path);
+    if (refused !== undefined) {
+      if (refused !== 'answered') sendError(res, edgeForPath(path), refused);
+      discardBody(req);
+      return;
+    }
     if (path.startsWith('/admin/v1/') && (await this.admin.handle(req, res, path, q === -1 ? '' : rawUrl.slice(q + 1)))) return;
     if (this.client.owns(path) && (await this.client.handle(req, res, path, q === -1 ? '' : rawUrl.slice(q + 1)))) return;
     const match = matchRoute(req.method ?? 'GET', path);
