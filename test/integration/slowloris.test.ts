@@ -61,6 +61,8 @@ class SlowLoris {
   private ticker: NodeJS.Timeout | undefined;
   opened = 0;
   closedByServer = 0;
+  /** Longest any slow connection stayed open, in ms. */
+  longestLife = 0;
 
   constructor(private readonly port: number, private readonly host: string) {}
 
@@ -77,7 +79,9 @@ class SlowLoris {
 
   private open(): void {
     if (!this.running) return;
+    let openedAt = 0;
     const socket = connect(this.port, this.host, () => {
+      openedAt = performance.now();
       this.opened += 1;
       socket.write('POST /v1/chat/completions HTTP/1.1\r\nHost: 127.0.0.1\r\n');
     });
@@ -87,6 +91,7 @@ class SlowLoris {
     socket.on('close', () => {
       this.sockets.delete(socket);
       if (!this.running) return;
+      if (openedAt > 0) this.longestLife = Math.max(this.longestLife, performance.now() - openedAt);
       this.closedByServer += 1;
       setTimeout(() => this.open(), 1_000).unref();
     });
@@ -137,13 +142,15 @@ describe('slowloris', () => {
 
     t.diagnostic(`legit latency without attack: p50 ${baseline.p50.toFixed(1)} ms, p99 ${baseline.p99.toFixed(1)} ms (${baseline.statuses.length} requests)`);
     t.diagnostic(`legit latency under attack:   p50 ${attacked.p50.toFixed(1)} ms, p99 ${attacked.p99.toFixed(1)} ms (${attacked.statuses.length} requests)`);
-    t.diagnostic(`attack: ${loris.opened} connections opened, ${loris.closedByServer} closed by the gateway; gateway peak fds ${peakFds} of ${GATEWAY_FILE_LIMIT}`);
+    t.diagnostic(`attack: ${loris.opened} connections opened, ${loris.closedByServer} closed by the gateway (longest open ${(loris.longestLife / 1000).toFixed(1)} s); gateway peak fds ${peakFds} of ${GATEWAY_FILE_LIMIT}`);
 
     const failed = attacked.statuses.filter((s) => s !== 200);
     assert.equal(failed.length, 0, `legitimate requests failed under attack: ${JSON.stringify(failed.slice(0, 10))}`);
     // Generous bounds: the machine is shared, but a locked-out client waits seconds, not milliseconds.
     assert.ok(attacked.p50 < baseline.p50 * 5 + 50, `p50 under attack ${attacked.p50.toFixed(1)} ms vs ${baseline.p50.toFixed(1)} ms`);
     assert.ok(attacked.p99 < Math.max(1_000, baseline.p99 * 5), `p99 under attack ${attacked.p99.toFixed(1)} ms vs ${baseline.p99.toFixed(1)} ms`);
+    // None outlives the 10 s headers timeout by much (Node checks it every second).
+    assert.ok(loris.longestLife < 15_000, `a slow connection stayed open ${Math.round(loris.longestLife)} ms`);
     if (peakFds > 0) assert.ok(peakFds < GATEWAY_FILE_LIMIT - 50, `the gateway kept clear of its file limit (peak ${peakFds})`);
 
     const afterwards = await legitRequest(gateway.url);
