@@ -105,8 +105,8 @@ export class Gateway {
       onRequest,
     );
     this.server.on('connection', this.connections.accept);
-    // A client that sent Expect: 100-continue is told to go on only once its declared length
-    // passed the limit of the endpoint it is for (Node would otherwise send the 100 at once).
+    // A client that sent Expect: 100-continue is told to go on only once its declared length has
+    // been checked against the limit of the endpoint it is for (Node would send the 100 at once).
     this.server.on('checkContinue', (req, res) => {
       awaitContinue(req, res);
       onRequest(req, res);
