@@ -13,7 +13,18 @@ export interface ImagePart {
   type: 'image_url';
   image_url: { url: string; detail?: string };
 }
-export type ContentPart = TextPart | ImagePart;
+export interface AudioPart {
+  type: 'input_audio';
+  /** Base64 audio in `format` (OpenAI: wav or mp3). */
+  input_audio: { data: string; format: string };
+}
+export interface FilePart {
+  type: 'file';
+  /** Inline (`file_data`, a base64 data URL) or by reference (`file_id`); at least one is set. */
+  file: { file_data?: string; file_id?: string; filename?: string };
+}
+/** The content parts OpenAI's chat API defines for user messages; any other type is refused at the edge. */
+export type ContentPart = TextPart | ImagePart | AudioPart | FilePart;
 
 export interface ToolCall {
   id: string;

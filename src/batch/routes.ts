@@ -1,5 +1,6 @@
 // The OpenAI Files and Batches endpoints, as a route table the gateway mounts.
 
+import { create as contentDisposition } from 'content-disposition';
 import { GatewayError } from '../api/errors.ts';
 import type { ClientReply, ClientRoute } from '../server/client-router.ts';
 import type { BatchesService } from './batches.ts';
@@ -28,7 +29,10 @@ export function fileRoutes(files: FilesService): ClientRoute[] {
     {
       method: 'POST',
       pattern: /^\/v1\/files\/?$/,
-      handler: async ({ request, principal }) => ({ status: 200, body: fileObject(await files.upload(request, principal)) }),
+      handler: async ({ request, principal, acceptBody }) => {
+        acceptBody(files.maxUploadBytes, 'batch.max_file_bytes');
+        return { status: 200, body: fileObject(await files.upload(request, principal)) };
+      },
     },
     {
       method: 'GET',
@@ -67,7 +71,9 @@ export function fileRoutes(files: FilesService): ClientRoute[] {
           headers: {
             'content-type': 'application/octet-stream',
             'content-length': String(file.bytes),
-            'content-disposition': `attachment; filename="${file.filename.replace(/["\\\r\n]/g, '_')}"`,
+            // Any filename, in any script: an ASCII fallback plus the exact name as RFC 8187 UTF-8
+            // (a lone surrogate, which UTF-8 cannot encode, becomes U+FFFD).
+            'content-disposition': contentDisposition(file.filename.replace(/\p{Cs}/gu, '\ufffd')),
           },
         };
       },

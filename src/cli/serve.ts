@@ -2,6 +2,7 @@
 
 import type { SwitchyardConfig } from '../config/schema.ts';
 import { resolveConfig } from '../config/load.ts';
+import { masterKeyProblem } from '../config/master-key.ts';
 import { openStore } from '../store/open.ts';
 import { createModelRegistry } from '../routing/registry.ts';
 import { HealthChecker } from '../routing/health.ts';
@@ -11,6 +12,7 @@ import { MetricsScraper } from '../routing/scraper.ts';
 import { GatewayMetrics } from '../telemetry/metrics.ts';
 import { createLogger } from '../telemetry/logger.ts';
 import { Gateway } from '../server/gateway.ts';
+import { isLoopbackAddress } from '../server/loopback.ts';
 import { launchSimulatorDeployments, stopSimulators } from '../server/simulator-replicas.ts';
 import { isReportedOutage } from '../store/redis-connection.ts';
 import { createTenancy } from '../tenancy/index.ts';
@@ -29,8 +31,6 @@ export interface ServeFlags {
   logLevel?: string;
 }
 
-const LOOPBACK = new Set(['127.0.0.1', 'localhost', '::1']);
-
 /** Flags beat environment variables, which beat the file. */
 export function applyOverrides(config: SwitchyardConfig, flags: ServeFlags, env: NodeJS.ProcessEnv): SwitchyardConfig {
   const port = flags.port ?? env.PORT;
@@ -42,7 +42,11 @@ export function applyOverrides(config: SwitchyardConfig, flags: ServeFlags, env:
   }
   const host = flags.host ?? env.HOST;
   if (host) server.host = host;
-  if (env.SWITCHYARD_MASTER_KEY) server.master_key = env.SWITCHYARD_MASTER_KEY;
+  if (env.SWITCHYARD_MASTER_KEY) {
+    const problem = masterKeyProblem(env.SWITCHYARD_MASTER_KEY);
+    if (problem) throw new Error(`SWITCHYARD_MASTER_KEY: ${problem}`);
+    server.master_key = env.SWITCHYARD_MASTER_KEY;
+  }
   return {
     ...config,
     server,
@@ -74,7 +78,7 @@ export async function serve(flags: ServeFlags): Promise<void> {
   const notes: string[] = [];
   const masterKey = config.server.master_key;
   let host = config.server.host;
-  if (!masterKey && !LOOPBACK.has(host)) {
+  if (!masterKey && !isLoopbackAddress(host)) {
     notes.push(`No master key is set (SWITCHYARD_MASTER_KEY), so Switchyard binds to 127.0.0.1 only, not ${host}.`);
     host = '127.0.0.1';
   } else if (!masterKey) {
@@ -164,6 +168,7 @@ export async function serve(flags: ServeFlags): Promise<void> {
     ...pipelineDeps,
     masterKey,
     maxBodyBytes: config.server.max_body_bytes,
+    ingress: config.server,
     authenticateClient: tenancy.authenticate,
     mayUseModel: tenancy.mayUseModel,
     responseHeaders: tenancy.responseHeaders,

@@ -5,6 +5,7 @@ import { POLICY_NAMES } from '../routing/policies/index.ts';
 import { finopsSchema, selfHostedCostFields } from '../finops/config.ts';
 import { batchSchema } from '../batch/config.ts';
 import { limitsSchema } from '../tenancy/config.ts';
+import { masterKeyProblem } from './master-key.ts';
 
 const positiveInt = z.number().int().positive();
 const durationMs = z.number().int().positive();
@@ -147,13 +148,51 @@ export const modelSchema = z.strictObject({
   fallbacks: z.array(z.string().min(1)).default([]),
 });
 
-export const serverSchema = z.strictObject({
-  host: z.string().min(1).default('127.0.0.1'),
-  port: z.number().int().min(0).max(65535).default(8080),
-  max_body_bytes: positiveInt.default(10 * 1024 * 1024),
-  shutdown_grace_ms: durationMs.default(30_000),
-  master_key: z.string().min(8, 'master_key must be at least 8 characters').optional(),
+const origin = z
+  .string()
+  .regex(/^https?:\/\/[^/\s]+$/, 'expected an origin: scheme and host, with a port if not the default, no path (https://app.example.com)')
+  .transform((o) => o.toLowerCase());
+
+/** Which web pages may call the gateway from a browser (docs/api.md, "Browsers and CORS"). */
+export const corsSchema = z.strictObject({
+  /** Origins allowed to call /v1 (and health, metrics); "*" allows any. */
+  origins: z.array(z.union([z.literal('*'), origin])).default([]),
+  /** Origins allowed to call /admin/v1; never "*". */
+  admin_origins: z.array(origin).default([]),
 });
+
+export const serverSchema = z
+  .strictObject({
+    host: z.string().min(1).default('127.0.0.1'),
+    port: z.number().int().min(0).max(65535).default(8080),
+    max_body_bytes: positiveInt.default(10 * 1024 * 1024),
+    shutdown_grace_ms: durationMs.default(30_000),
+    /** A connection whose request headers have not all arrived this long after it opened (or its last request) is closed. */
+    headers_timeout_ms: durationMs.default(10_000),
+    /** Longest time to receive a whole request, headers and body (not the response, which streams as long as it takes). */
+    request_timeout_ms: durationMs.default(300_000),
+    /** An idle keep-alive connection is closed after this long (above the usual 60 s of load balancers, so they close first). */
+    keep_alive_timeout_ms: durationMs.default(65_000),
+    /** Open client connections at most; default: half the process's open-file limit, at most 16,384. */
+    max_connections: positiveInt.optional(),
+    /** Open connections from one client address at most; default: no cap beyond max_connections. */
+    max_connections_per_client: positiveInt.optional(),
+    cors: corsSchema.prefault({}),
+    master_key: z
+      .string()
+      .superRefine((key, ctx) => {
+        const problem = masterKeyProblem(key);
+        if (problem) ctx.addIssue({ code: 'custom', message: problem });
+      })
+      .optional(),
+  })
+  .superRefine((server, ctx) => {
+    if (server.headers_timeout_ms > server.request_timeout_ms) {
+      ctx.addIssue({ code: 'custom', path: ['headers_timeout_ms'], message: `must not exceed request_timeout_ms (${server.request_timeout_ms})` });
+    }
+  });
+
+export type ServerConfig = z.infer<typeof serverSchema>;
 
 export const configSchema = z.strictObject({
     server: serverSchema.prefault({}),

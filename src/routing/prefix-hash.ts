@@ -7,8 +7,12 @@
 import type { CanonicalRequest, ChatMessage, ContentPart } from '../api/canonical.ts';
 import type { RoutingRequest } from './types.ts';
 
-/** Inline images this long or shorter are rendered verbatim; longer ones (data URLs) are fingerprinted. */
+/** Image URLs and file references this long or shorter are rendered verbatim; longer ones (inline data) are fingerprinted. */
 const MAX_VERBATIM_URL = 256;
+
+function verbatimOrFingerprint(s: string): string {
+  return s.length <= MAX_VERBATIM_URL ? s : fingerprintLongString(s);
+}
 
 function fingerprintLongString(s: string): string {
   // Hashing every character of a multi-megabyte data URL would cost more than routing is worth;
@@ -25,10 +29,19 @@ function renderContent(content: string | ContentPart[] | null): string {
   if (typeof content === 'string') return content;
   let out = '';
   for (const part of content) {
-    if (part.type === 'text') out += part.text;
-    else {
-      const url = part.image_url.url;
-      out += `<image:${url.length <= MAX_VERBATIM_URL ? url : fingerprintLongString(url)}>`;
+    switch (part.type) {
+      case 'text':
+        out += part.text;
+        break;
+      case 'image_url':
+        out += `<image:${verbatimOrFingerprint(part.image_url.url)}>`;
+        break;
+      case 'input_audio':
+        out += `<audio:${fingerprintLongString(part.input_audio.data)}>`;
+        break;
+      case 'file':
+        out += `<file:${verbatimOrFingerprint(part.file.file_id ?? part.file.file_data ?? '')}>`;
+        break;
     }
   }
   return out;

@@ -4,7 +4,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { openAIEdge } from '../api/openai/index.ts';
 import { readJsonBody } from './body.ts';
-import { selectRoute, sendError, sendJson } from './respond.ts';
+import { requestIdOf, selectRoute, sendError, sendJson, type InternalErrorLog } from './respond.ts';
 
 export type AdminMethod = 'GET' | 'POST' | 'PATCH' | 'PUT' | 'DELETE';
 
@@ -34,7 +34,10 @@ const ADMIN_BODY_LIMIT = 1024 * 1024;
 export class AdminRouter {
   private readonly routes: AdminRoute[] = [];
 
-  constructor(private readonly authorize: (headers: IncomingMessage['headers']) => Promise<void>) {}
+  constructor(
+    private readonly authorize: (headers: IncomingMessage['headers']) => Promise<void>,
+    private readonly logInternal?: InternalErrorLog,
+  ) {}
 
   mount(routes: readonly AdminRoute[]): void {
     this.routes.push(...routes);
@@ -48,13 +51,13 @@ export class AdminRouter {
     if (route === 'answered') return true;
     try {
       await this.authorize(req.headers);
-      const body = await readJsonBody(req, ADMIN_BODY_LIMIT);
+      const body = await readJsonBody(req, ADMIN_BODY_LIMIT, "the admin API's limit");
       const params = { ...(route.pattern.exec(sub)?.groups ?? {}) };
       const query = Object.fromEntries(new URLSearchParams(search));
       const result = await route.handler({ params, query, body });
       sendJson(res, result.status, result.body, result.headers);
     } catch (err) {
-      sendError(res, openAIEdge, err);
+      sendError(res, openAIEdge, err, { 'x-request-id': requestIdOf(req.headers) }, this.logInternal);
     }
     return true;
   }

@@ -7,15 +7,20 @@ import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { openAIEdge } from '../api/openai/index.ts';
 import type { Principal } from '../tenancy/principal.ts';
-import { readJsonBody } from './body.ts';
-import { selectRoute, sendError, sendJson } from './respond.ts';
+import { acceptBody, discardBody, readJsonBody } from './body.ts';
+import { requestIdOf, selectRoute, sendError, sendJson, type InternalErrorLog } from './respond.ts';
 
 export interface ClientCall {
   principal: Principal;
   params: Record<string, string>;
   query: Record<string, string>;
-  /** The raw request, for handlers that stream the body (uploads). */
+  /** The raw request, for handlers that stream the body (uploads): call acceptBody first. */
   request: IncomingMessage;
+  /**
+   * Before streaming the body: a 413 at once when its declared length is over `limit` (named by
+   * `setting` in the message); otherwise sends the 100 Continue a client may be waiting for.
+   */
+  acceptBody(limit: number, setting: string): void;
   /** The body as JSON (400 when it is not). */
   json(): Promise<unknown>;
 }
@@ -36,6 +41,7 @@ export class ClientRouter {
   constructor(
     private readonly authenticate: (headers: IncomingHttpHeaders) => Promise<Principal>,
     private readonly maxJsonBytes: number,
+    private readonly logInternal?: InternalErrorLog,
   ) {}
 
   /** Mounts routes whose paths all start with `prefix` (checked first, so other paths pay one startsWith). */
@@ -62,6 +68,7 @@ export class ClientRouter {
         params: { ...(route.pattern.exec(path)?.groups ?? {}) },
         query: Object.fromEntries(new URLSearchParams(search)),
         request: req,
+        acceptBody: (limit, setting) => acceptBody(req, limit, setting),
         json: () => readJsonBody(req, this.maxJsonBytes),
       };
       const reply = await route.handler(call);
@@ -75,8 +82,8 @@ export class ClientRouter {
         res.destroy();
       });
     } catch (err) {
-      if (!req.readableEnded) req.resume();
-      if (!res.headersSent) sendError(res, openAIEdge, err);
+      discardBody(req);
+      if (!res.headersSent) sendError(res, openAIEdge, err, { 'x-request-id': requestIdOf(req.headers) }, this.logInternal);
       else res.destroy();
     }
     return true;

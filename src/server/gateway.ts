@@ -3,16 +3,19 @@
 
 import { createServer, type IncomingHttpHeaders, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Principal } from '../tenancy/principal.ts';
-import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import type { AddressInfo } from 'node:net';
 import { GatewayError } from '../api/errors.ts';
 import { openAIEdge } from '../api/openai/index.ts';
-import { readBody } from './body.ts';
+import { awaitContinue, discardBody, readBody } from './body.ts';
+import { answerClientError } from './client-error.ts';
+import { BrowserAccess } from './browser-access.ts';
+import { ConnectionGuard, defaultMaxConnections } from './connection-guard.ts';
+import type { ServerConfig } from '../config/schema.ts';
 import { RequestCancel } from '../util/cancel-signal.ts';
 import type { RequestContext } from './context.ts';
 import { createPipeline, type PipelineDeps } from './pipeline.ts';
-import { sendError, sendJson, sendResult } from './respond.ts';
+import { requestIdOf, sendError, sendJson, sendResult, type InternalErrorLog } from './respond.ts';
 import { edgeForPath, matchRoute, type InferenceRoute } from './routes.ts';
 import { authenticate } from './stages/authenticate.ts';
 import { deploymentStatusRoutes } from './admin-status.ts';
@@ -27,6 +30,8 @@ export interface GatewayOptions extends PipelineDeps {
   /** The master key guards the admin API; clients authenticate through `authenticateClient`. */
   masterKey: string | undefined;
   maxBodyBytes: number;
+  /** The `server:` settings of the listener: timeouts, connection caps, browser origins. */
+  ingress: Pick<ServerConfig, 'headers_timeout_ms' | 'request_timeout_ms' | 'keep_alive_timeout_ms' | 'max_connections' | 'max_connections_per_client' | 'cors'>;
   /** The authenticate stage's check, for endpoints outside the pipeline (GET /v1/models). */
   authenticateClient(headers: IncomingHttpHeaders, edge: 'openai' | 'anthropic'): Promise<Principal>;
   mayUseModel(principal: Principal, model: string): Promise<boolean>;
@@ -48,7 +53,6 @@ export interface Degradation {
   message: string;
 }
 
-const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 /** Pending connections the kernel may queue (it caps this at net.core.somaxconn). */
 const LISTEN_BACKLOG = 4096;
 const CIRCUIT_STATE_VALUE = { closed: 0, half_open: 1, open: 2 } as const;
@@ -63,27 +67,65 @@ export class Gateway {
   private readonly options: GatewayOptions;
   private readonly admin: AdminRouter;
   private readonly client: ClientRouter;
+  /** Every answer that is a 500 is logged here with its cause and the request id it carries. */
+  private readonly logInternal: InternalErrorLog;
+  private readonly connections: ConnectionGuard;
+  private readonly browsers: BrowserAccess;
 
   constructor(options: GatewayOptions) {
     this.options = options;
+    this.logInternal = (cause, requestId) => options.logger.error({ err: cause, reqId: requestId }, 'internal error');
     this.pipeline = createPipeline(options);
     this.checkKey = authenticate(options.masterKey);
-    this.admin = new AdminRouter((headers) => this.checkKey({ edge: openAIEdge, headers } as RequestContext, async () => {}));
+    this.admin = new AdminRouter((headers) => this.checkKey({ edge: openAIEdge, headers } as RequestContext, async () => {}), this.logInternal);
     this.admin.mount(deploymentStatusRoutes(options.registry));
     if (options.adminRoutes) this.admin.mount(options.adminRoutes);
-    this.client = new ClientRouter((headers) => options.authenticateClient(headers, 'openai'), options.maxBodyBytes);
+    this.client = new ClientRouter((headers) => options.authenticateClient(headers, 'openai'), options.maxBodyBytes, this.logInternal);
     for (const { prefix, routes } of options.clientRoutes ?? []) this.client.mount(prefix, routes);
-    this.server = createServer({ keepAliveTimeout: 65_000, requestTimeout: 0 }, (req, res) => {
+    const { ingress } = options;
+    this.browsers = new BrowserAccess({ loopbackOnly: !options.masterKey, origins: ingress.cors.origins, adminOrigins: ingress.cors.admin_origins });
+    this.connections = new ConnectionGuard(
+      {
+        maxConnections: ingress.max_connections ?? defaultMaxConnections(),
+        maxPerClient: ingress.max_connections_per_client,
+        firstRequestTimeoutMs: ingress.headers_timeout_ms,
+      },
+      (pressure) => options.logger.warn(pressure, 'connection caps reached: waiting connections closed, new ones refused (server.max_connections)'),
+    );
+    const onRequest = (req: IncomingMessage, res: ServerResponse) => {
+      const socket = req.socket;
+      if (!this.connections.requestStarted(socket)) {
+        res.destroy();
+        return;
+      }
       this.active += 1;
       res.on('close', () => {
+        this.connections.requestEnded(socket);
         this.active -= 1;
         if (this.active === 0) for (const wake of this.idleWaiters.splice(0)) wake();
       });
       this.handle(req, res).catch((err: unknown) => {
-        this.options.logger.error({ err }, 'unhandled error in request handler');
-        sendError(res, edgeForPath(req.url ?? '/'), err);
+        sendError(res, edgeForPath(req.url ?? '/'), err, { 'x-request-id': requestIdOf(req.headers) }, this.logInternal);
       });
+    };
+    this.server = createServer(
+      {
+        headersTimeout: ingress.headers_timeout_ms,
+        requestTimeout: ingress.request_timeout_ms,
+        keepAliveTimeout: ingress.keep_alive_timeout_ms,
+        // How often Node looks for connections past the two timeouts above.
+        connectionsCheckingInterval: Math.max(100, Math.min(1_000, Math.floor(ingress.headers_timeout_ms / 4))),
+      },
+      onRequest,
+    );
+    this.server.on('connection', this.connections.accept);
+    // A client that sent Expect: 100-continue is told to go on only once its declared length has
+    // been checked against the limit of the endpoint it is for (Node would send the 100 at once).
+    this.server.on('checkContinue', (req, res) => {
+      awaitContinue(req, res);
+      onRequest(req, res);
     });
+    this.server.on('clientError', answerClientError);
   }
 
   async listen(port: number, host: string): Promise<string> {
@@ -121,6 +163,12 @@ export class Gateway {
     const rawUrl = req.url ?? '/';
     const q = rawUrl.indexOf('?');
     const path = q === -1 ? rawUrl : rawUrl.slice(0, q);
+    const refused = this.browsers.check(req, res, path);
+    if (refused !== undefined) {
+      if (refused !== 'answered') sendError(res, edgeForPath(path), refused);
+      discardBody(req);
+      return;
+    }
     if (path.startsWith('/admin/v1/') && (await this.admin.handle(req, res, path, q === -1 ? '' : rawUrl.slice(q + 1)))) return;
     if (this.client.owns(path) && (await this.client.handle(req, res, path, q === -1 ? '' : rawUrl.slice(q + 1)))) return;
     const match = matchRoute(req.method ?? 'GET', path);
@@ -131,7 +179,7 @@ export class Gateway {
       } else {
         sendError(res, edge, new GatewayError('not_found', `No such endpoint: ${req.method} ${path}. See docs/api.md for the endpoints Switchyard serves.`, { code: 'unknown_endpoint' }));
       }
-      req.resume();
+      discardBody(req);
       return;
     }
     const route = match.route;
@@ -151,8 +199,7 @@ export class Gateway {
 
   private async inference(route: InferenceRoute, req: IncomingMessage, res: ServerResponse, path: string): Promise<void> {
     const startedAt = performance.now();
-    const clientId = req.headers['x-request-id'];
-    const requestId = typeof clientId === 'string' && REQUEST_ID.test(clientId) ? clientId : randomUUID();
+    const requestId = requestIdOf(req.headers);
     const abort = new RequestCancel();
     // A client that goes away mid-request cancels the upstream call.
     res.on('close', () => {
@@ -162,8 +209,7 @@ export class Gateway {
     try {
       rawBody = await readBody(req, this.options.maxBodyBytes);
     } catch (err) {
-      if (err instanceof GatewayError && err.kind === 'request_too_large') res.setHeader('connection', 'close');
-      sendError(res, route.edge, err, { 'x-request-id': requestId });
+      sendError(res, route.edge, err, { 'x-request-id': requestId }, this.logInternal);
       return;
     }
     const ctx: RequestContext = {
@@ -180,7 +226,7 @@ export class Gateway {
     try {
       await this.pipeline(ctx);
     } catch (err) {
-      sendError(res, route.edge, err, { 'x-request-id': requestId });
+      sendError(res, route.edge, err, { 'x-request-id': requestId }, this.logInternal);
       return;
     }
     await sendResult(ctx, res, this.options.responseHeaders(ctx));
@@ -192,7 +238,7 @@ export class Gateway {
     try {
       principal = await this.options.authenticateClient(req.headers, 'openai');
     } catch (err) {
-      return sendError(res, edge, err);
+      return sendError(res, edge, err, { 'x-request-id': requestIdOf(req.headers) }, this.logInternal);
     }
     const data = [];
     for (const id of this.options.registry.pools.keys()) {

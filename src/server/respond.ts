@@ -1,12 +1,14 @@
 // Writes pipeline results and errors to the client. Streams are relayed chunk by chunk, honouring
 // backpressure; a failure after the first byte ends the stream with an in-band error event.
 
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import { once } from 'node:events';
+import { randomUUID } from 'node:crypto';
 import { GatewayError, toGatewayError } from '../api/errors.ts';
 import type { EdgeFormat } from '../api/edge.ts';
 import { openAIEdge } from '../api/openai/index.ts';
 import type { RequestContext } from './context.ts';
+import { discardBody } from './body.ts';
 
 export function baseHeaders(ctx: RequestContext): Record<string, string> {
   const headers: Record<string, string> = { 'x-request-id': ctx.requestId };
@@ -29,8 +31,28 @@ function writeJson(res: ServerResponse, status: number, body: unknown, headers: 
   res.end(text);
 }
 
-export function sendError(res: ServerResponse, edge: EdgeFormat, err: unknown, headers: Record<string, string> = {}): void {
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+/** The client's `x-request-id` when it is a sensible one, else a new UUID. */
+export function requestIdOf(headers: IncomingHttpHeaders): string {
+  const clientId = headers['x-request-id'];
+  return typeof clientId === 'string' && REQUEST_ID.test(clientId) ? clientId : randomUUID();
+}
+
+/** Records a failure that is answered with a 500: its cause and the request id the client was given. */
+export type InternalErrorLog = (cause: unknown, requestId: string) => void;
+
+/**
+ * Answers an error in the edge's shape. Anything that is not a GatewayError becomes an opaque 500
+ * whose cause goes to `logInternal` with the request id, which the answer carries in x-request-id.
+ */
+export function sendError(res: ServerResponse, edge: EdgeFormat, err: unknown, headers: Record<string, string> = {}, logInternal?: InternalErrorLog): void {
   const error = toGatewayError(err);
+  if (error.kind === 'internal' && logInternal) {
+    const requestId = headers['x-request-id'] ?? randomUUID();
+    logInternal(err, requestId);
+    headers = { ...headers, 'x-request-id': requestId };
+  }
   sendJson(res, error.status, edge.renderError(error), { ...headers, ...error.headers });
 }
 
@@ -100,7 +122,7 @@ async function relayEvents(ctx: RequestContext, res: ServerResponse, events: Asy
 /** 405 with Allow for a path that exists under other methods; drains the request body. */
 function sendMethodNotAllowed(req: IncomingMessage, res: ServerResponse, path: string, methods: readonly string[]): void {
   const allow = [...new Set(methods)].join(', ');
-  req.resume();
+  discardBody(req);
   sendError(res, openAIEdge, new GatewayError('method_not_allowed', `${req.method} is not allowed on ${path}; use ${allow}.`, { code: 'method_not_allowed', headers: { allow } }));
 }
 

@@ -125,6 +125,15 @@ describe('renderForRouting', () => {
     assert.notEqual(renderForRouting(img('A')), renderForRouting(img('B')));
   });
 
+  it('renders audio and file parts, telling different ones apart', () => {
+    const audio = (fill: string) => chat([{ role: 'user', content: [{ type: 'text', text: 'Transcribe' }, { type: 'input_audio', input_audio: { data: fill.repeat(3000), format: 'wav' } }] }]);
+    const file = (file: { file_id?: string; file_data?: string }) => chat([{ role: 'user', content: [{ type: 'file', file }] }]);
+    assert.match(renderForRouting(audio('A')), /^<\|user\|>Transcribe<audio:3000:[0-9a-f]+><\|end\|>\n$/);
+    assert.notEqual(renderForRouting(audio('A')), renderForRouting(audio('B')));
+    assert.match(renderForRouting(file({ file_id: 'file-abc' })), /<file:file-abc>/);
+    assert.notEqual(renderForRouting(file({ file_data: 'data:application/pdf;base64,' + 'A'.repeat(4000) })), renderForRouting(file({ file_data: 'data:application/pdf;base64,' + 'B'.repeat(4000) })));
+  });
+
   it('renders completion prompts', () => {
     const req: CanonicalRequest = { ...chat([]), kind: 'completion', messages: undefined, prompt: 'Once upon a time' };
     assert.equal(renderForRouting(req), 'Once upon a time');

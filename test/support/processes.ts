@@ -52,6 +52,8 @@ export interface GatewayOptions {
   args?: string[];
   /** Data directory (SQLite store); a fresh temporary one by default. */
   dataDir?: string;
+  /** Run the gateway with this open-file limit (`ulimit -n`), as a constrained host would. */
+  fileLimit?: number;
 }
 
 /** Starts `switchyard serve` on a free port and waits for its "listening on" banner. */
@@ -63,7 +65,10 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Runnin
   // The config file decides the log level unless a test sets LOG_LEVEL itself.
   if (!options.env?.LOG_LEVEL) delete env.LOG_LEVEL;
   if (!options.env?.SWITCHYARD_MASTER_KEY) delete env.SWITCHYARD_MASTER_KEY;
-  const child = spawn(process.execPath, args, { cwd: REPO_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const [command, argv] = options.fileLimit
+    ? ['/bin/sh', ['-c', `ulimit -n ${options.fileLimit} && exec "$0" "$@"`, process.execPath, ...args]]
+    : [process.execPath, args];
+  const child = spawn(command, argv, { cwd: REPO_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
   const { output, exited } = track(child);
   const url = await new Promise<string>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`gateway did not start in time:\n${output()}`)), START_TIMEOUT_MS);

@@ -4,8 +4,23 @@
 import { z } from 'zod';
 
 const textPart = z.looseObject({ type: z.literal('text'), text: z.string() });
-const otherPart = z.looseObject({ type: z.string().refine((t) => t !== 'text', 'unsupported') });
-const contentParts = z.array(z.union([textPart, otherPart], { error: 'expected a content part object with a "type" field' })).min(1);
+const imagePart = z.looseObject({
+  type: z.literal('image_url'),
+  image_url: z.looseObject({ url: z.string().min(1, 'expected an http(s) URL or a base64 data URL'), detail: z.enum(['auto', 'low', 'high']).optional() }),
+});
+const audioPart = z.looseObject({
+  type: z.literal('input_audio'),
+  input_audio: z.looseObject({ data: z.string().min(1, 'expected base64-encoded audio'), format: z.string().min(1, 'expected the audio format, e.g. "wav" or "mp3"') }),
+});
+const filePart = z.looseObject({
+  type: z.literal('file'),
+  file: z
+    .looseObject({ file_data: z.string().min(1).optional(), file_id: z.string().min(1).optional(), filename: z.string().optional() })
+    .refine((f) => f.file_data !== undefined || f.file_id !== undefined, 'a file part needs file_data (a base64 data URL) or file_id'),
+});
+const contentParts = z
+  .array(z.discriminatedUnion('type', [textPart, imagePart, audioPart, filePart], { error: 'expected a content part with "type" one of: text, image_url, input_audio, file' }))
+  .min(1);
 
 const toolCall = z.looseObject({
   id: z.string().min(1),

@@ -28,8 +28,16 @@ export function mayAccess(principal: Principal, ownerKeyId: string | null): bool
 
 const notFound = (id: string) => new GatewayError('not_found', `No file with id ${id} (or it belongs to another key).`, { code: 'file_not_found', param: 'file_id' });
 
+/** Room for the multipart framing and the purpose field around the file itself. */
+const MULTIPART_OVERHEAD_BYTES = 64 * 1024;
+
 export class FilesService {
   constructor(private readonly options: FilesServiceOptions) {}
+
+  /** The largest upload body that can hold a file within max_file_bytes: larger declared bodies are refused unread. */
+  get maxUploadBytes(): number {
+    return this.options.maxFileBytes + MULTIPART_OVERHEAD_BYTES;
+  }
 
   /** Receives `multipart/form-data` with `purpose=batch` and `file`; answers 400 naming each bad line. */
   async upload(req: IncomingMessage, principal: Principal): Promise<FileRecord> {
@@ -41,7 +49,8 @@ export class FilesService {
     const { maxFileBytes } = this.options;
     let parser: busboy.Busboy;
     try {
-      parser = busboy({ headers: req.headers, limits: { files: 1, fields: 8, fileSize: maxFileBytes, fieldSize: 64 * 1024 } });
+      // Clients (browsers, undici's FormData, the SDKs) send the filename as raw UTF-8 bytes.
+      parser = busboy({ headers: req.headers, defParamCharset: 'utf8', limits: { files: 1, fields: 8, fileSize: maxFileBytes, fieldSize: 64 * 1024 } });
     } catch (err) {
       req.resume();
       throw new GatewayError('invalid_request', `The multipart body cannot be read (${(err as Error).message}).`, { code: 'invalid_multipart' });

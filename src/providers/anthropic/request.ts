@@ -41,8 +41,10 @@ function contentBlocks(content: string | ContentPart[] | null, param: string): B
   content.forEach((part, j) => {
     if (part.type === 'text') {
       if (part.text.trim() !== '') blocks.push({ type: 'text', text: part.text });
-    } else {
+    } else if (part.type === 'image_url') {
       blocks.push(imageBlock(part.image_url.url, `${param}[${j}].image_url.url`));
+    } else {
+      throw invalid(`${param}[${j}]`, `Anthropic upstreams take text and image content parts only, not ${part.type}; send this request to a model served by an OpenAI-compatible deployment`);
     }
   });
   return blocks;

@@ -68,12 +68,12 @@ export function meter(metrics: GatewayMetrics, logger: Logger, onEnd?: RequestEn
       record(200, result.response.usage);
       return;
     }
-    onStreamEnd(ctx, (outcome) => recordStream(ctx, outcome, record));
+    onStreamEnd(ctx, (outcome) => recordStream(ctx, outcome, record, logger));
   };
 }
 
 /** The end of a stream, however it came: status, usage (or what was relayed) and the failure. */
-function recordStream(ctx: RequestContext, outcome: StreamOutcome, record: (status: number, usage: Usage | undefined, error?: string) => void): void {
+function recordStream(ctx: RequestContext, outcome: StreamOutcome, record: (status: number, usage: Usage | undefined, error?: string) => void, logger: Logger): void {
   const { usage, failed } = outcome;
   let status = 200;
   let failure: string | undefined;
@@ -81,6 +81,8 @@ function recordStream(ctx: RequestContext, outcome: StreamOutcome, record: (stat
     const e = toGatewayError(outcome.error);
     status = ctx.signal.aborted ? 499 : e.status;
     failure = ctx.signal.aborted ? 'client_disconnected' : (e.code ?? e.kind);
+    // A stream that broke on a gateway bug ends with an in-band api_error: its cause goes to the log.
+    if (e.kind === 'internal' && !ctx.signal.aborted) logger.error({ err: outcome.error, reqId: ctx.requestId }, 'internal error');
   } else if (usage === undefined && ctx.signal.aborted) {
     status = 499;
     failure = 'client_disconnected';

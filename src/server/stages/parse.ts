@@ -1,6 +1,7 @@
 import { GatewayError } from '../../api/errors.ts';
 import { LOWEST_PRIORITY } from '../../routing/wait-queue.ts';
 import type { Stage } from '../context.ts';
+import { parseJson } from '../body.ts';
 
 export const DEFAULT_PRIORITY = 5;
 const NAMED_PRIORITIES: Record<string, number> = { critical: 0, high: 2, normal: 5, low: 8, batch: LOWEST_PRIORITY };
@@ -21,14 +22,7 @@ export function parsePriority(header: string | string[] | undefined): number {
 /** The body is parsed exactly once, here; every later stage reads ctx.request. */
 export const parseBody: Stage = async (ctx, next) => {
   const priority = parsePriority(ctx.headers['x-switchyard-priority']);
-  let json: unknown;
-  try {
-    json = JSON.parse(ctx.rawBody.toString('utf8'));
-  } catch (err) {
-    const detail = ctx.rawBody.length === 0 ? 'the body is empty' : (err as Error).message;
-    throw new GatewayError('invalid_request', `The request body is not valid JSON (${detail}).`, { code: 'invalid_json' });
-  }
-  ctx.request = ctx.edge.parseRequest(ctx.kind, json, ctx.requestId);
+  ctx.request = ctx.edge.parseRequest(ctx.kind, parseJson(ctx.rawBody), ctx.requestId);
   ctx.request.meta.priority = priority;
   await next();
 };

@@ -50,6 +50,33 @@ describe('OpenAI request parsing', () => {
     assert.equal(rejects('embedding', { model: 'm', input: 'x', encoding_format: 'hex' }).param, 'encoding_format');
   });
 
+  it('accepts the content parts OpenAI defines and refuses others, naming the part at fault', () => {
+    const user = (content: unknown) => ({ model: 'm', messages: [{ role: 'user', content }] });
+    const req = parseOpenAIRequest(
+      'chat',
+      user([
+        { type: 'text', text: 'a' },
+        { type: 'image_url', image_url: { url: 'https://example.com/a.png', detail: 'low' } },
+        { type: 'input_audio', input_audio: { data: 'UklGRg==', format: 'wav' } },
+        { type: 'file', file: { file_data: 'data:application/pdf;base64,JVBERi0=', filename: 'a.pdf' } },
+        { type: 'file', file: { file_id: 'file-abc' } },
+      ]),
+      'r',
+    );
+    assert.deepEqual(
+      (req.messages?.[0].content as { type: string }[]).map((p) => p.type),
+      ['text', 'image_url', 'input_audio', 'file', 'file'],
+    );
+    const unknownType = rejects('chat', user([{ type: 'video_url', video_url: { url: 'x' } }]));
+    assert.equal(unknownType.param, 'messages[0].content[0].type');
+    assert.match(unknownType.message, /text, image_url, input_audio, file/);
+    assert.equal(rejects('chat', user([{ type: 'image_url', image_url: 5 }])).param, 'messages[0].content[0].image_url');
+    assert.equal(rejects('chat', user([{ type: 'image_url', image_url: {} }])).param, 'messages[0].content[0].image_url.url');
+    assert.equal(rejects('chat', user([{ type: 'input_audio', input_audio: { data: 'x' } }])).param, 'messages[0].content[0].input_audio.format');
+    assert.equal(rejects('chat', user([{ type: 'file', file: {} }])).param, 'messages[0].content[0].file');
+    assert.equal(rejects('chat', user([{ text: 'no type' }])).param, 'messages[0].content[0].type');
+  });
+
   it('says what is wrong in plain words', () => {
     assert.match(rejects('chat', { model: 'm' }).message, /messages is required/);
     assert.match(rejects('chat', { model: 'm', messages: [{ role: 'robot', content: 'x' }] }).message, /role to be one of/);

@@ -182,6 +182,15 @@ describe('Anthropic provider: request building', () => {
     assert.match(notBase64.message, /base64/);
   });
 
+  it('refuses audio and file parts with a 400 naming the part (Anthropic takes text and images only)', () => {
+    const audio = rejects(openAI({ messages: [{ role: 'user', content: [{ type: 'text', text: 'hear' }, { type: 'input_audio', input_audio: { data: 'UklGRg==', format: 'wav' } }] }] }));
+    assert.equal(audio.param, 'messages[0].content[1]');
+    assert.match(audio.message, /not input_audio/);
+    const file = rejects(openAI({ messages: [{ role: 'user', content: [{ type: 'file', file: { file_id: 'file-abc' } }] }] }));
+    assert.equal(file.param, 'messages[0].content[0]');
+    assert.match(file.message, /not file/);
+  });
+
   it('maps tools and tool_choice, with parallel_tool_calls=false as disable_parallel_tool_use', () => {
     const tools = [
       { type: 'function', function: { name: 'get_weather', description: 'Weather', parameters: { type: 'object', properties: { city: { type: 'string' } } } } },
