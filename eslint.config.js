@@ -12,6 +12,27 @@ export default tseslint.config(
       'no-console': 'off',
     },
   },
+  // Dependencies point inward (../shared/DESIGN.md): capabilities know the kernel, server/ knows
+  // both, and only cli/ knows server/. The kernel knows no capability: api/ and util/ only.
+  {
+    files: ['src/**/*.ts'],
+    ignores: ['src/cli/**', 'src/server/**'],
+    rules: {
+      'no-restricted-imports': ['error', { patterns: [{ regex: '(^|/)(server|cli)/', message: 'Only src/cli may import src/server, and nothing imports src/cli: move the contract into api/ or pipeline/.' }] }],
+    },
+  },
+  {
+    files: ['src/server/**/*.ts'],
+    rules: {
+      'no-restricted-imports': ['error', { patterns: [{ regex: '(^|/)cli/', message: 'src/server must not import src/cli.' }] }],
+    },
+  },
+  {
+    files: ['src/pipeline/**/*.ts'],
+    rules: {
+      'no-restricted-imports': ['error', { patterns: [{ regex: '^\\.\\./(?!api/|util/)', message: 'The request kernel imports api/ and util/ only.' }] }],
+    },
+  },
   {
     files: ['bin/**/*.js'],
     languageOptions: { globals: { process: 'readonly', console: 'readonly' } },

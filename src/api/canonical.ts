@@ -63,8 +63,6 @@ export interface SamplingParams {
 export interface RequestMeta {
   /** Gateway-assigned id, echoed as x-request-id and used in logs. */
   requestId: string;
-  /** 0 (most urgent) to 9; lower runs first when requests queue. Interactive default 5, batch 9. */
-  priority: number;
   /** Which edge format the client spoke; decides the error and stream shape. */
   edge: 'openai' | 'anthropic';
   /** Conversation key for stickiness (OpenAI `user`, Anthropic metadata.user_id). */

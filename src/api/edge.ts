@@ -3,8 +3,11 @@
 import type { CanonicalEmbeddingResponse, CanonicalRequest, CanonicalResponse, CanonicalStream, EndpointKind } from './canonical.ts';
 import type { GatewayError } from './errors.ts';
 
+/** The client API families the gateway speaks. */
+export type EdgeName = 'openai' | 'anthropic';
+
 export interface EdgeFormat {
-  readonly name: 'openai' | 'anthropic';
+  readonly name: EdgeName;
   /** Validates and converts a parsed JSON body. Throws GatewayError('invalid_request', ..., {param}). */
   parseRequest(kind: EndpointKind, body: unknown, requestId: string): CanonicalRequest;
   /** `clientModel` is the model name the client asked for; responses report it, not the upstream's. */

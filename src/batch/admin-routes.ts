@@ -3,7 +3,7 @@
 import { z } from 'zod';
 import { GatewayError } from '../api/errors.ts';
 import { parseOrThrow } from '../api/validation.ts';
-import type { AdminRoute } from '../server/admin-router.ts';
+import type { AdminRoute } from '../api/routes.ts';
 import type { DeadLetterQueue } from './dlq.ts';
 import type { DeadLetterFilter } from './types.ts';
 import { deadLetterObject } from './wire.ts';

@@ -7,8 +7,11 @@ import { performance } from 'node:perf_hooks';
 import type { EndpointKind } from '../api/canonical.ts';
 import { toGatewayError, type GatewayError } from '../api/errors.ts';
 import { openAIEdge } from '../api/openai/index.ts';
+import { LOWEST_PRIORITY } from '../api/priority.ts';
+import { USAGE_SINK } from '../finops/stages.ts';
 import type { UsageRecord } from '../finops/ports.ts';
-import type { RequestContext } from '../server/context.ts';
+import type { Kernel } from '../pipeline/index.ts';
+import { backoffMs, retryAfterMs, type BackoffPolicy } from '../util/backoff.ts';
 import { newDeadLetterId } from './ids.ts';
 import { ownerPrincipal } from './ingest.ts';
 import type { Attempt, BatchRecord, ClaimedItem, ItemOutcome } from './types.ts';
@@ -19,14 +22,13 @@ const KIND: Record<string, EndpointKind> = {
   '/v1/embeddings': 'embedding',
 };
 
-/** The lowest priority: batch work waits behind every interactive request in the admission queue. */
-const BATCH_PRIORITY_HEADER = { 'x-switchyard-priority': 'batch', 'content-type': 'application/json' };
+const JSON_HEADERS = { 'content-type': 'application/json' };
 
 export interface ExecutorOptions {
-  pipeline: (ctx: RequestContext) => Promise<void>;
+  /** The inference pipeline, authenticating the batch owner instead of a presented key. */
+  pipeline: Kernel;
   maxAttempts: number;
-  backoffBaseMs: number;
-  backoffMaxMs: number;
+  backoff: BackoffPolicy;
   random?: () => number;
 }
 
@@ -34,11 +36,6 @@ export interface ExecutorOptions {
 export function isRetryable(e: GatewayError): boolean {
   if (e.code === 'budget_exceeded' || e.code === 'client_disconnected') return false;
   return e.status === 408 || e.status === 429 || e.status >= 500;
-}
-
-export function backoffMs(attempt: number, options: Pick<ExecutorOptions, 'backoffBaseMs' | 'backoffMaxMs'>, random: () => number): number {
-  const ideal = Math.min(options.backoffMaxMs, options.backoffBaseMs * 2 ** Math.max(0, attempt - 1));
-  return Math.round(ideal * (0.5 + 0.5 * random()));
 }
 
 export class BatchExecutor {
@@ -50,28 +47,29 @@ export class BatchExecutor {
 
   async execute(item: ClaimedItem, batch: BatchRecord, signal: AbortSignal): Promise<ItemOutcome> {
     const ledger: UsageRecord[] = [];
-    const ctx: RequestContext = {
+    // The lowest priority: batch work waits behind every interactive request in the admission queue.
+    const ctx = this.options.pipeline.context({
       edge: openAIEdge,
       kind: KIND[batch.endpoint],
       endpoint: batch.endpoint,
-      headers: BATCH_PRIORITY_HEADER,
+      headers: JSON_HEADERS,
       rawBody: Buffer.from(item.body),
       requestId: item.id,
       signal,
+      priority: LOWEST_PRIORITY,
       startedAt: performance.now(),
-      attempts: 0,
       principal: ownerPrincipal(batch),
-      recordUsage: (r) => ledger.push(r),
-    };
+    });
+    ctx.set(USAGE_SINK, (r) => ledger.push(r));
     const base = { itemId: item.id, batchId: item.batchId, leaseToken: item.leaseToken, requestId: item.id, ledger };
     try {
-      await this.options.pipeline(ctx);
+      await this.options.pipeline.run(ctx);
       const result = ctx.result!;
       if (result.type !== 'json') throw new Error('batch requests never stream');
       const response = result.response;
       const body = JSON.stringify(openAIEdge.renderResponse(ctx.request!, response, ctx.request!.model));
       const usage = response.usage;
-      const attempt: Attempt = { at: Date.now(), statusCode: 200, code: null, message: null, deployment: ctx.deployment?.id ?? null };
+      const attempt: Attempt = { at: Date.now(), statusCode: 200, code: null, message: null, deployment: ctx.served?.deploymentId ?? null };
       return {
         ...base,
         state: 'succeeded',
@@ -84,7 +82,7 @@ export class BatchExecutor {
       };
     } catch (err) {
       const e = toGatewayError(err);
-      const attempt: Attempt = { at: Date.now(), statusCode: e.status, code: e.code ?? e.kind, message: e.message, deployment: ctx.deployment?.id ?? null };
+      const attempt: Attempt = { at: Date.now(), statusCode: e.status, code: e.code ?? e.kind, message: e.message, deployment: ctx.served?.deploymentId ?? null };
       const history = [...item.history, attempt];
       const failure = { ...base, statusCode: e.status, errorCode: e.code ?? e.kind, errorMessage: e.message, usage: null, history };
       if (signal.aborted) {
@@ -92,8 +90,7 @@ export class BatchExecutor {
         return { ...failure, state: 'queued', nextAttemptMs: Date.now(), response: null, history: item.history };
       }
       if (isRetryable(e) && item.attempts < this.options.maxAttempts) {
-        const retryAfterS = Number(e.headers?.['retry-after']);
-        const wait = Math.max(backoffMs(item.attempts, this.options, this.random), Number.isFinite(retryAfterS) ? retryAfterS * 1000 : 0);
+        const wait = Math.max(Math.round(backoffMs(item.attempts, this.options.backoff, this.random)), retryAfterMs(e.headers['retry-after']) ?? 0);
         return { ...failure, state: 'queued', nextAttemptMs: Date.now() + wait, response: null };
       }
       return {

@@ -2,9 +2,9 @@
 // through the pipeline at the lowest priority, and the dead-letter queue. See docs/batch.md.
 
 import { join, resolve } from 'node:path';
-import type { AdminRoute } from '../server/admin-router.ts';
-import type { ClientRoute } from '../server/client-router.ts';
-import type { RequestContext } from '../server/context.ts';
+import type { AdminRoute } from '../api/routes.ts';
+import type { ClientRoute } from '../api/routes.ts';
+import type { Kernel } from '../pipeline/index.ts';
 import type { ModelRegistry } from '../routing/registry.ts';
 import type { SqlClient } from '../store/sql.ts';
 import { batchStores } from '../store/batch/index.ts';
@@ -31,7 +31,7 @@ export interface CreateBatchOptions {
   dataDir: string;
   registry: ModelRegistry;
   /** The inference pipeline, with the batch owner as principal instead of a presented key. */
-  pipeline: (ctx: RequestContext) => Promise<void>;
+  pipeline: Kernel;
   mayUseModel(principal: Principal, model: string): Promise<boolean>;
   resendWebhook?(webhook: string, kind: UndeliveredWebhook['kind'], body: string): string | undefined;
   /** Longest accepted request line (the gateway's body limit). */
@@ -90,7 +90,7 @@ export function createBatch(options: CreateBatchOptions): Batch {
     worker = new BatchWorker({
       batches: stores.batches,
       registry: options.registry,
-      executor: new BatchExecutor({ pipeline: options.pipeline, maxAttempts: config.max_attempts, backoffBaseMs: config.backoff_base_ms, backoffMaxMs: config.backoff_max_ms }),
+      executor: new BatchExecutor({ pipeline: options.pipeline, maxAttempts: config.max_attempts, backoff: { baseMs: config.backoff_base_ms, maxMs: config.backoff_max_ms } }),
       capacity: new SpareCapacity({
         maxPerDeployment: config.max_in_flight_per_deployment,
         maxPerDeploymentWithInteractive: config.max_in_flight_per_deployment_with_interactive,

@@ -2,7 +2,7 @@
 // The key is looked up again for every item, so revoking or expiring it stops its batches too.
 
 import { GatewayError } from '../api/errors.ts';
-import type { Stage } from '../server/context.ts';
+import type { Stage } from '../pipeline/index.ts';
 import type { KeysService } from '../tenancy/keys.ts';
 
 export function batchOwnerStage(keys: Pick<KeysService, 'identityOf'>): Stage {

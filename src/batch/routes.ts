@@ -2,7 +2,7 @@
 
 import { create as contentDisposition } from 'content-disposition';
 import { GatewayError } from '../api/errors.ts';
-import type { ClientReply, ClientRoute } from '../server/client-router.ts';
+import type { ClientReply, ClientRoute } from '../api/routes.ts';
 import type { BatchesService } from './batches.ts';
 import type { FilesService } from './files/service.ts';
 import { batchObject, fileObject } from './wire.ts';

@@ -18,7 +18,6 @@ import { isReportedOutage } from '../store/redis-connection.ts';
 import { createTenancy } from '../tenancy/index.ts';
 import { openSharedState } from './shared-state.ts';
 import { createFinops } from '../finops/index.ts';
-import { budgetStage, requestEnded } from '../finops/pipeline.ts';
 import { createPipeline } from '../server/pipeline.ts';
 import { createBatch, type Batch } from '../batch/index.ts';
 import { batchOwnerStage } from '../batch/owner-stage.ts';
@@ -138,23 +137,14 @@ export async function serve(flags: ServeFlags): Promise<void> {
   });
   const reloadBudgets = () => void finops.budgets.reload().catch((err: unknown) => logger.warn({ err: (err as Error).message }, 'budget reload failed'));
   await budgetBus?.start(reloadBudgets, reloadBudgets);
-  const pipelineDeps = {
-    registry,
-    metrics,
-    logger,
-    authenticate: tenancy.stages.authenticate,
-    limit: tenancy.stages.limit,
-    budget: budgetStage(finops),
-    onRequestEnd: (ctx: Parameters<typeof requestEnded>[1], status: number, usage: Parameters<typeof requestEnded>[3], errorCode?: string) =>
-      void requestEnded(finops, ctx, status, usage, errorCode),
-  };
+  const pipelineParts = { registry, metrics, logger, authenticate: tenancy.stages.authenticate, limit: tenancy.stages.limit, finops };
   const batch = createBatch({
     sql: store.sql,
     config: config.batch,
     dataDir: config.data_dir,
     registry,
     // Batch items take the same pipeline; only authentication differs (the batch owner, checked again per item).
-    pipeline: createPipeline({ ...pipelineDeps, authenticate: batchOwnerStage(tenancy.keys) }),
+    pipeline: createPipeline({ ...pipelineParts, authenticate: batchOwnerStage(tenancy.keys) }),
     mayUseModel: tenancy.mayUseModel,
     resendWebhook: (webhook, kind, body) => finops.webhooks.resend(webhook, kind, body),
     maxLineBytes: config.server.max_body_bytes,
@@ -165,13 +155,16 @@ export async function serve(flags: ServeFlags): Promise<void> {
   });
   late.batch = batch;
   const gateway = new Gateway({
-    ...pipelineDeps,
+    pipeline: createPipeline(pipelineParts),
+    registry,
+    metrics,
+    logger,
     masterKey,
+    authorizeAdmin: tenancy.authorizeAdmin,
     maxBodyBytes: config.server.max_body_bytes,
     ingress: config.server,
     authenticateClient: tenancy.authenticate,
     mayUseModel: tenancy.mayUseModel,
-    responseHeaders: tenancy.responseHeaders,
     degraded: shared.degraded,
     adminRoutes: [...tenancy.adminRoutes, ...finops.routes, ...batch.adminRoutes],
     clientRoutes: batch.clientRoutes,

@@ -45,7 +45,7 @@ export interface CreateFinopsOptions {
 }
 
 /** Everything the meter knows when a request ends, however it ended. */
-export interface RequestEnd {
+export interface FinishedRequest {
   /** From reserve(); absent when the request ended before reaching the budget stage. */
   reservation?: BudgetReservation;
   requestId: string;
@@ -92,7 +92,7 @@ export interface Finops {
    */
   reserve(principal: Pick<Principal, 'keyId' | 'teamId'>, request: CanonicalRequest): Promise<BudgetReservation>;
   /** Costs the request, settles its reservation (in the background) and queues its ledger record. Sync; returns the cost. */
-  finish(end: RequestEnd): number;
+  finish(end: FinishedRequest): number;
   close(): Promise<void>;
 }
 
@@ -218,7 +218,7 @@ export async function createFinops(options: CreateFinopsOptions): Promise<Finops
     routes,
     maxCostOf: (request) => maxCostOf(request),
     reserve,
-    finish(end: RequestEnd): number {
+    finish(end: FinishedRequest): number {
       const cost = end.usage ? costs.costOf(end.model, end.deploymentId, end.usage) : 0;
       if (end.reservation) {
         const settling = budgets.settle(end.reservation, cost);
@@ -271,5 +271,5 @@ export type { UndeliveredWebhook } from './webhooks.ts';
 export type { FinopsConfig } from './config.ts';
 export { finopsSchema, selfHostedCostFields } from './config.ts';
 export { costOf, PriceBook, type ModelPrice } from './pricing.ts';
-export { budgetStage, requestEnded, reservationOf } from './pipeline.ts';
+export { budgetStage, finishRequest, ledgerStage, RESERVATION, USAGE_SINK } from './stages.ts';
 export { deploymentCostsFromModels, type DeploymentCostSpec, type ModelLike } from './deployments.ts';

@@ -9,6 +9,7 @@ import { request, type Dispatcher } from 'undici';
 import type { WebhookConfig } from './config.ts';
 import { jsonPayload, slackPayload, type Notification } from './notifications.ts';
 import type { AlertLog } from './ports.ts';
+import { backoffMs } from '../util/backoff.ts';
 
 export interface WebhookTarget {
   name: string;
@@ -183,10 +184,7 @@ export class WebhookDispatcher {
   }
 
   private scheduleRetry(d: Delivery): void {
-    const base = this.options.backoffBaseMs ?? 1_000;
-    const cap = this.options.backoffMaxMs ?? 300_000;
-    const ideal = Math.min(cap, base * 2 ** (d.attempts - 1));
-    const delay = ideal * (0.5 + 0.5 * (this.options.random ?? Math.random)());
+    const delay = backoffMs(d.attempts, { baseMs: this.options.backoffBaseMs ?? 1_000, maxMs: this.options.backoffMaxMs ?? 300_000 }, this.options.random);
     const timer = setTimeout(() => {
       this.waiting.delete(d);
       this.queue.unshift(d);

@@ -117,6 +117,12 @@ export class RequestContext {
     (this.headersOut ??= {})[name] = value;
   }
 
+  /** Several headers at once; a first set is adopted as is (the caller hands over a fresh object). */
+  addResponseHeaders(headers: Record<string, string>): void {
+    if (this.headersOut === undefined) this.headersOut = headers;
+    else Object.assign(this.headersOut, headers);
+  }
+
   get responseHeaders(): Readonly<Record<string, string>> | undefined {
     return this.headersOut;
   }

@@ -18,6 +18,8 @@ export interface RequestEnd {
   /** The error's code (or kind) when it failed; `client_disconnected` with 499. */
   readonly errorCode: string | undefined;
   readonly error: GatewayError | undefined;
+  /** What was thrown, as thrown (an internal error's cause, for the log). */
+  readonly cause: unknown;
   /** The client was gone before the request ended. */
   readonly clientGone: boolean;
   /**
@@ -43,6 +45,7 @@ export function errorEnd(err: unknown, clientGone: boolean): RequestEnd {
     status: clientGone ? 499 : error.status,
     errorCode: clientGone ? CLIENT_DISCONNECTED : (error.code ?? error.kind),
     error,
+    cause: err,
     clientGone,
     usage: undefined,
     usageEstimated: false,
@@ -51,7 +54,7 @@ export function errorEnd(err: unknown, clientGone: boolean): RequestEnd {
 }
 
 export function jsonEnd(usage: Usage): RequestEnd {
-  return { ending: 'json', status: 200, errorCode: undefined, error: undefined, clientGone: false, usage, usageEstimated: false, relayed: 0 };
+  return { ending: 'json', status: 200, errorCode: undefined, error: undefined, cause: undefined, clientGone: false, usage, usageEstimated: false, relayed: 0 };
 }
 
 /** The end of a stream; `estimate` gives the cut-short usage when the upstream reported none. */
@@ -80,6 +83,7 @@ export function streamEnd(
     status,
     errorCode,
     error,
+    cause: failure,
     clientGone,
     usage: usage ?? { prompt_tokens: estimatePrompt(), completion_tokens: relayed },
     usageEstimated: estimated,

@@ -7,7 +7,9 @@ import { outlierDetectionSchema, type AdmissionConfig, type OutlierDetectionConf
 import type { Deployment } from './deployment.ts';
 import { Ewma } from './ewma.ts';
 import type { RoutingPolicy, RoutingRequest } from './types.ts';
-import { LOWEST_PRIORITY, WaitQueue } from './wait-queue.ts';
+import { LOWEST_PRIORITY } from '../api/priority.ts';
+import { WaitQueue } from './wait-queue.ts';
+import type { BackoffPolicy } from '../util/backoff.ts';
 import type { CancelSignal } from '../util/cancel-signal.ts';
 
 export interface ModelPoolOptions {
@@ -37,6 +39,8 @@ export class ModelPool {
   readonly policy: RoutingPolicy;
   readonly maxRetries: number;
   readonly retry: RetryConfig;
+  /** The retry config's backoff, in the shape util/backoff reads. */
+  readonly backoff: BackoffPolicy;
   readonly admission: AdmissionConfig;
   readonly fallbacks: string[];
   readonly needsPrefixHashes: boolean;
@@ -59,6 +63,7 @@ export class ModelPool {
     this.policy = options.policy;
     this.maxRetries = options.maxRetries;
     this.retry = options.retry;
+    this.backoff = { baseMs: options.retry.backoff_base_ms, maxMs: options.retry.backoff_max_ms };
     this.admission = options.admission;
     this.fallbacks = options.fallbacks;
     this.needsPrefixHashes = options.needsPrefixHashes;

@@ -1,8 +1,6 @@
 // A priority queue of requests waiting for a free slot: lower priority number first, then FIFO.
 // A binary heap keeps enqueue and dequeue O(log n) under deep queues.
 
-/** Priorities run from 0 (most urgent) to this; batch work runs here, below every interactive request. */
-export const LOWEST_PRIORITY = 9;
 
 export interface Waiter {
   priority: number;

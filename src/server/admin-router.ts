@@ -3,31 +3,9 @@
 
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { openAIEdge } from '../api/openai/index.ts';
+import type { AdminRoute } from '../api/routes.ts';
 import { readJsonBody } from './body.ts';
 import { requestIdOf, selectRoute, sendError, sendJson, type InternalErrorLog } from './respond.ts';
-
-export type AdminMethod = 'GET' | 'POST' | 'PATCH' | 'PUT' | 'DELETE';
-
-export interface AdminRequest {
-  /** Named groups of the route's pattern. */
-  params: Record<string, string>;
-  query: Record<string, string>;
-  /** Parsed JSON body, or undefined when there was none. */
-  body: unknown;
-}
-
-export interface AdminResponse {
-  status: number;
-  body: unknown;
-  headers?: Record<string, string>;
-}
-
-export interface AdminRoute {
-  method: AdminMethod;
-  /** Matched against the path after /admin/v1 (e.g. /keys/abc); named groups become params. */
-  pattern: RegExp;
-  handler(req: AdminRequest): Promise<AdminResponse>;
-}
 
 const ADMIN_BODY_LIMIT = 1024 * 1024;
 

@@ -2,7 +2,7 @@
 // Never includes credentials or headers (they may carry secrets).
 
 import type { ModelRegistry } from '../routing/registry.ts';
-import type { AdminRoute } from './admin-router.ts';
+import type { AdminRoute } from '../api/routes.ts';
 
 export function deploymentStatus(registry: ModelRegistry): unknown[] {
   const now = Date.now();

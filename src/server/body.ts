@@ -7,11 +7,10 @@
 
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { GatewayError } from '../api/errors.ts';
+import { parseJson } from '../api/json.ts';
 
 /** Longest a refused body is read and discarded, so the client can finish writing and read its 413. */
 export const LINGER_MS = 30_000;
-/** Nesting beyond this is refused: no request needs it, and recursive code (JSON.stringify) would overflow on it. */
-export const MAX_JSON_DEPTH = 64;
 
 const CONTINUE = Symbol('switchyard.pendingContinue');
 const DISCARDING = Symbol('switchyard.discarding');
@@ -96,32 +95,6 @@ export function readBody(req: IncomingMessage, limit: number, setting = 'server.
     req.on('error', incomplete);
     req.on('close', incomplete);
   });
-}
-
-function tooDeep(value: unknown, levelsLeft: number): boolean {
-  if (typeof value !== 'object' || value === null) return false;
-  if (levelsLeft === 0) return true;
-  if (Array.isArray(value)) {
-    for (let i = 0; i < value.length; i++) if (tooDeep(value[i], levelsLeft - 1)) return true;
-    return false;
-  }
-  for (const key in value) if (tooDeep((value as Record<string, unknown>)[key], levelsLeft - 1)) return true;
-  return false;
-}
-
-/** Parses a JSON body: a 400 naming the problem when it is not JSON or nests deeper than MAX_JSON_DEPTH. */
-export function parseJson(raw: Buffer): unknown {
-  let value: unknown;
-  try {
-    value = JSON.parse(raw.toString('utf8'));
-  } catch (err) {
-    const detail = raw.length === 0 ? 'the body is empty' : (err as Error).message;
-    throw new GatewayError('invalid_request', `The request body is not valid JSON (${detail}).`, { code: 'invalid_json' });
-  }
-  if (tooDeep(value, MAX_JSON_DEPTH)) {
-    throw new GatewayError('invalid_request', `The request body nests objects and arrays more than ${MAX_JSON_DEPTH} levels deep; flatten it.`, { code: 'json_too_deep' });
-  }
-  return value;
 }
 
 /** Reads a JSON body up to `limit` bytes: undefined when there is none, a 400 when it is not JSON. */

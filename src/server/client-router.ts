@@ -3,36 +3,12 @@
 // JSON bodies, and writes JSON or streamed answers in the OpenAI error shape.
 
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
-import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { openAIEdge } from '../api/openai/index.ts';
 import type { Principal } from '../tenancy/principal.ts';
+import type { ClientCall, ClientRoute } from '../api/routes.ts';
 import { acceptBody, discardBody, readJsonBody } from './body.ts';
 import { requestIdOf, selectRoute, sendError, sendJson, type InternalErrorLog } from './respond.ts';
-
-export interface ClientCall {
-  principal: Principal;
-  params: Record<string, string>;
-  query: Record<string, string>;
-  /** The raw request, for handlers that stream the body (uploads): call acceptBody first. */
-  request: IncomingMessage;
-  /**
-   * Before streaming the body: a 413 at once when its declared length is over `limit` (named by
-   * `setting` in the message); otherwise sends the 100 Continue a client may be waiting for.
-   */
-  acceptBody(limit: number, setting: string): void;
-  /** The body as JSON (400 when it is not). */
-  json(): Promise<unknown>;
-}
-
-export type ClientReply = { status: number; body: unknown } | { status: number; stream: Readable; headers: Record<string, string> };
-
-export interface ClientRoute {
-  method: 'GET' | 'POST' | 'DELETE';
-  /** Matched against the whole path; named groups become params. */
-  pattern: RegExp;
-  handler(call: ClientCall): Promise<ClientReply>;
-}
 
 export class ClientRouter {
   private readonly routes: ClientRoute[] = [];

@@ -2,41 +2,49 @@
 // and shuts down gracefully (stop accepting, let in-flight streams finish within a bound).
 
 import { createServer, type IncomingHttpHeaders, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { Principal } from '../tenancy/principal.ts';
 import { performance } from 'node:perf_hooks';
 import type { AddressInfo } from 'node:net';
+import type { EdgeName } from '../api/edge.ts';
 import { GatewayError } from '../api/errors.ts';
-import { openAIEdge } from '../api/openai/index.ts';
+import { DEFAULT_PRIORITY } from '../api/priority.ts';
+import type { Principal } from '../api/principal.ts';
+import type { AdminRoute, ClientRoute } from '../api/routes.ts';
+import type { Kernel } from '../pipeline/index.ts';
+import type { ModelRegistry } from '../routing/registry.ts';
+import type { Logger } from '../telemetry/logger.ts';
+import type { GatewayMetrics } from '../telemetry/metrics.ts';
 import { awaitContinue, discardBody, readBody } from './body.ts';
 import { answerClientError } from './client-error.ts';
 import { BrowserAccess } from './browser-access.ts';
 import { ConnectionGuard, defaultMaxConnections } from './connection-guard.ts';
 import type { ServerConfig } from '../config/schema.ts';
 import { RequestCancel } from '../util/cancel-signal.ts';
-import type { RequestContext } from './context.ts';
-import { createPipeline, type PipelineDeps } from './pipeline.ts';
-import { requestIdOf, sendError, sendJson, sendResult, type InternalErrorLog } from './respond.ts';
+import { requestIdOf, responseHeaders, sendError, sendJson, sendResult, type InternalErrorLog } from './respond.ts';
 import { edgeForPath, matchRoute, type InferenceRoute } from './routes.ts';
-import { authenticate } from './stages/authenticate.ts';
 import { deploymentStatusRoutes } from './admin-status.ts';
-import { AdminRouter, type AdminRoute } from './admin-router.ts';
-import { ClientRouter, type ClientRoute } from './client-router.ts';
+import { AdminRouter } from './admin-router.ts';
+import { ClientRouter } from './client-router.ts';
 
-export interface GatewayOptions extends PipelineDeps {
+export interface GatewayOptions {
+  /** The inference pipeline (server/pipeline.ts). */
+  pipeline: Kernel;
+  registry: ModelRegistry;
+  metrics: GatewayMetrics;
+  logger: Logger;
   /** Admin route tables of the capabilities (tenancy, finops, ...), mounted under /admin/v1/. */
   adminRoutes?: readonly AdminRoute[];
   /** Client API resources outside the pipeline (files, batches), each under its path prefix. */
   clientRoutes?: readonly { prefix: string; routes: readonly ClientRoute[] }[];
-  /** The master key guards the admin API; clients authenticate through `authenticateClient`. */
+  /** Whether a master key is configured: without one the gateway answers loopback Host names only. */
   masterKey: string | undefined;
+  /** The admin API's check (the master key), or the 401 to answer. */
+  authorizeAdmin(headers: IncomingHttpHeaders): void;
   maxBodyBytes: number;
   /** The `server:` settings of the listener: timeouts, connection caps, browser origins. */
   ingress: Pick<ServerConfig, 'headers_timeout_ms' | 'request_timeout_ms' | 'keep_alive_timeout_ms' | 'max_connections' | 'max_connections_per_client' | 'cors'>;
   /** The authenticate stage's check, for endpoints outside the pipeline (GET /v1/models). */
-  authenticateClient(headers: IncomingHttpHeaders, edge: 'openai' | 'anthropic'): Promise<Principal>;
+  authenticateClient(headers: IncomingHttpHeaders, edge: EdgeName): Promise<Principal>;
   mayUseModel(principal: Principal, model: string): Promise<boolean>;
-  /** Headers a request earned in the pipeline (x-ratelimit-*), added to its response. */
-  responseHeaders(ctx: RequestContext): Record<string, string>;
   /** What runs degraded right now (e.g. Redis unreachable); /readyz lists it and stays 200. */
   degraded?: () => readonly Degradation[];
 }
@@ -59,8 +67,7 @@ const CIRCUIT_STATE_VALUE = { closed: 0, half_open: 1, open: 2 } as const;
 
 export class Gateway {
   private readonly server: Server;
-  private readonly pipeline: (ctx: RequestContext) => Promise<void>;
-  private readonly checkKey: ReturnType<typeof authenticate>;
+  private readonly pipeline: Kernel;
   private readonly createdAt = Math.floor(Date.now() / 1000);
   private active = 0;
   private idleWaiters: (() => void)[] = [];
@@ -75,9 +82,8 @@ export class Gateway {
   constructor(options: GatewayOptions) {
     this.options = options;
     this.logInternal = (cause, requestId) => options.logger.error({ err: cause, reqId: requestId }, 'internal error');
-    this.pipeline = createPipeline(options);
-    this.checkKey = authenticate(options.masterKey);
-    this.admin = new AdminRouter((headers) => this.checkKey({ edge: openAIEdge, headers } as RequestContext, async () => {}), this.logInternal);
+    this.pipeline = options.pipeline;
+    this.admin = new AdminRouter(async (headers) => options.authorizeAdmin(headers), this.logInternal);
     this.admin.mount(deploymentStatusRoutes(options.registry));
     if (options.adminRoutes) this.admin.mount(options.adminRoutes);
     this.client = new ClientRouter((headers) => options.authenticateClient(headers, 'openai'), options.maxBodyBytes, this.logInternal);
@@ -212,7 +218,7 @@ export class Gateway {
       sendError(res, route.edge, err, { 'x-request-id': requestId }, this.logInternal);
       return;
     }
-    const ctx: RequestContext = {
+    const ctx = this.pipeline.context({
       edge: route.edge,
       kind: route.kind,
       endpoint: path,
@@ -220,16 +226,16 @@ export class Gateway {
       rawBody,
       requestId,
       signal: abort,
+      priority: DEFAULT_PRIORITY,
       startedAt,
-      attempts: 0,
-    };
+    });
     try {
-      await this.pipeline(ctx);
+      await this.pipeline.run(ctx);
     } catch (err) {
-      sendError(res, route.edge, err, { 'x-request-id': requestId }, this.logInternal);
+      sendError(res, route.edge, err, responseHeaders(ctx), this.logInternal);
       return;
     }
-    await sendResult(ctx, res, this.options.responseHeaders(ctx));
+    await sendResult(ctx, res);
   }
 
   private async listModels(req: IncomingMessage, res: ServerResponse): Promise<void> {

@@ -1,37 +1,42 @@
-// The pipeline every inference request takes, top to bottom. Adding a concern means adding a stage.
+// The pipeline every inference request takes, interactive or batch, top to bottom. This is the one
+// place the stages are listed; each owns one job and lives with its capability. Every stage that
+// must act when the request ends registers ctx.onEnd; the kernel fires it once, however it ends.
 
-import type { Usage } from '../api/canonical.ts';
+import { parseBody } from '../api/parse.ts';
+import type { Finops } from '../finops/index.ts';
+import { budgetStage, ledgerStage } from '../finops/stages.ts';
+import { createKernel, type Kernel, type Stage } from '../pipeline/index.ts';
 import type { ModelRegistry } from '../routing/registry.ts';
-import type { GatewayMetrics } from '../telemetry/metrics.ts';
+import { resolveModel } from '../routing/stages/resolve-model.ts';
+import { routeAndCall } from '../routing/stages/route-and-call.ts';
 import type { Logger } from '../telemetry/logger.ts';
-import { compose, type RequestContext, type Stage } from './context.ts';
-import { parseBody } from './stages/parse.ts';
-import { resolveModel } from './stages/resolve-model.ts';
-import { meter } from './stages/meter.ts';
-import { routeAndCall } from './stages/call-upstream.ts';
+import { meter } from '../telemetry/meter.ts';
+import type { GatewayMetrics } from '../telemetry/metrics.ts';
 
-export interface PipelineDeps {
+export interface PipelineParts {
   registry: ModelRegistry;
   metrics: GatewayMetrics;
   logger: Logger;
-  /** Sets ctx.principal from the presented key (tenancy). */
+  /** Sets ctx.principal: from the presented key (tenancy), or the batch owner for batch items. */
   authenticate: Stage;
-  /** Model allowlists, RPM/TPM/concurrency limits; settles itself when the request ends (tenancy). */
+  /** Model allowlists, RPM/TPM/concurrency limits (tenancy). */
   limit: Stage;
-  /** Reserves the request's maximum cost against every applicable budget (finops). */
-  budget: Stage;
-  /** Called once per request however it ends, with what it produced: the usage ledger (finops). */
-  onRequestEnd: (ctx: RequestContext, status: number, usage: Usage | undefined, errorCode?: string) => void;
+  finops: Pick<Finops, 'reserve' | 'finish'>;
 }
 
-export function createPipeline(deps: PipelineDeps): (ctx: RequestContext) => Promise<void> {
-  return compose([
-    deps.authenticate, // who is calling (before the body is even parsed)
-    parseBody, // JSON once, then the edge format's validation into the canonical request
-    resolveModel(deps.registry), // which model pool serves it (404 otherwise)
-    meter(deps.metrics, deps.logger, deps.onRequestEnd), // metrics, request log and ledger, however the request ends
-    deps.limit, // allowlists and rate limits of the key and its team (429 with x-ratelimit-* headers)
-    deps.budget, // budgets: reserve the maximum cost now, settle the real cost at the end (429 budget_exceeded)
-    routeAndCall(deps.registry, deps.metrics), // admit, route, call; retry elsewhere before the first byte; fall back
-  ]);
+export function createPipeline(parts: PipelineParts): Kernel {
+  const { registry, metrics, logger } = parts;
+  return createKernel(
+    [
+      parts.authenticate, // who is calling, before the body is even parsed (a 401 costs no parsing)
+      parseBody, // JSON once, then the edge format's validation into the canonical request
+      resolveModel(registry), // which model pool serves it (404 otherwise)
+      meter(metrics, logger), // metrics and the request log line for every request that names a model
+      ledgerStage(parts.finops), // cost and usage record of every request from here on, refusals included
+      parts.limit, // allowlists and rate limits of the key and its team (429 with x-ratelimit-* headers)
+      budgetStage(parts.finops), // reserves the maximum cost last, once nothing else can refuse before routing
+      routeAndCall(registry, metrics), // admit, route, call; retry elsewhere before the first byte; fall back
+    ],
+    { reportError: (err, ctx) => logger.error({ err, reqId: ctx.requestId }, 'recording the end of a request failed') },
+  );
 }

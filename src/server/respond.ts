@@ -7,14 +7,20 @@ import { randomUUID } from 'node:crypto';
 import { GatewayError, toGatewayError } from '../api/errors.ts';
 import type { EdgeFormat } from '../api/edge.ts';
 import { openAIEdge } from '../api/openai/index.ts';
-import type { RequestContext } from './context.ts';
+import type { RequestContext } from '../pipeline/index.ts';
 import { discardBody } from './body.ts';
 
-export function baseHeaders(ctx: RequestContext): Record<string, string> {
+/** The headers of every answer to a pipeline request: its id, what served it, and what its stages added. */
+export function responseHeaders(ctx: RequestContext): Record<string, string> {
   const headers: Record<string, string> = { 'x-request-id': ctx.requestId };
-  if (ctx.pool) headers['x-switchyard-model'] = ctx.pool.name;
-  if (ctx.deployment) headers['x-switchyard-deployment'] = ctx.deployment.id;
-  return headers;
+  const served = ctx.served;
+  if (served) {
+    headers['x-switchyard-model'] = served.model;
+    headers['x-switchyard-deployment'] = served.deploymentId;
+    if (served.variant !== undefined) headers['x-switchyard-variant'] = served.variant;
+  }
+  const added = ctx.responseHeaders;
+  return added ? Object.assign(headers, added) : headers;
 }
 
 export function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
@@ -56,22 +62,21 @@ export function sendError(res: ServerResponse, edge: EdgeFormat, err: unknown, h
   sendJson(res, error.status, edge.renderError(error), { ...headers, ...error.headers });
 }
 
-export async function sendResult(ctx: RequestContext, res: ServerResponse, extraHeaders: Record<string, string> = {}): Promise<void> {
+export async function sendResult(ctx: RequestContext, res: ServerResponse): Promise<void> {
   const result = ctx.result!;
   const req = ctx.request!;
-  const clientModel = req.model;
+  // Responses name the model the client asked for, whatever served it.
+  const clientModel = ctx.requestedModel ?? req.model;
+  // One headers object per response, not a copy per layer.
+  const headers: Record<string, string | number> = responseHeaders(ctx);
   if (result.type === 'json') {
-    // One headers object per response, not a copy per layer.
-    writeJson(res, 200, ctx.edge.renderResponse(req, result.response, clientModel), Object.assign(baseHeaders(ctx), extraHeaders));
+    writeJson(res, 200, ctx.edge.renderResponse(req, result.response, clientModel), headers);
     return;
   }
-  res.writeHead(200, {
-    ...baseHeaders(ctx),
-    ...extraHeaders,
-    'content-type': 'text/event-stream; charset=utf-8',
-    'cache-control': 'no-cache',
-    'x-accel-buffering': 'no',
-  });
+  headers['content-type'] = 'text/event-stream; charset=utf-8';
+  headers['cache-control'] = 'no-cache';
+  headers['x-accel-buffering'] = 'no';
+  res.writeHead(200, headers);
   res.flushHeaders();
   await relayEvents(ctx, res, ctx.edge.renderStream(req, result.stream, clientModel));
 }

@@ -2,7 +2,7 @@
 // key: teams and keys. A key's secret appears once, in the response that creates it (`key`).
 
 import { GatewayError } from '../api/errors.ts';
-import type { AdminRequest, AdminResponse, AdminRoute } from '../server/admin-router.ts';
+import type { AdminRequest, AdminResponse, AdminRoute } from '../api/routes.ts';
 import type { KeysService } from './keys.ts';
 import { DuplicateTeamNameError, UnknownTeamError, type KeyRecord, type TeamRecord } from './types.ts';
 import {

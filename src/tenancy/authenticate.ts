@@ -5,8 +5,9 @@
 
 import { timingSafeEqual } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
+import type { EdgeName } from '../api/edge.ts';
 import { GatewayError } from '../api/errors.ts';
-import type { Stage } from '../server/context.ts';
+import type { Stage } from '../pipeline/index.ts';
 import { ANONYMOUS, MASTER, type Principal } from './principal.ts';
 import { SECRET_PREFIX } from './secrets.ts';
 import type { KeysService } from './keys.ts';
@@ -17,7 +18,7 @@ export interface AuthenticateDeps {
 }
 
 /** The presented key: `Authorization: Bearer`, or `x-api-key` on the Anthropic edge. */
-export function presentedKey(headers: IncomingHttpHeaders, edge: 'openai' | 'anthropic'): string | undefined {
+export function presentedKey(headers: IncomingHttpHeaders, edge: EdgeName): string | undefined {
   const auth = headers.authorization;
   if (typeof auth === 'string' && /^bearer /i.test(auth)) return auth.slice(7).trim();
   const apiKey = headers['x-api-key'];
@@ -30,23 +31,44 @@ function sameSecret(candidate: string, expected: Buffer): boolean {
   return c.length === expected.length && timingSafeEqual(c, expected);
 }
 
+function missingKey(edge: EdgeName): GatewayError {
+  const how = edge === 'anthropic' ? 'an x-api-key header or Authorization: Bearer <key>' : 'an Authorization: Bearer <key> header';
+  return new GatewayError('authentication', `Missing API key: send ${how}.`, { code: 'missing_api_key' });
+}
+
+const invalidKey = () => new GatewayError('authentication', 'Invalid API key.', { code: 'invalid_api_key' });
+
+/** The one master-key comparison, in constant time. */
+export function masterKeyMatcher(masterKey: string): (presented: string) => boolean {
+  const expected = Buffer.from(masterKey);
+  return (presented) => sameSecret(presented, expected);
+}
+
+/** For the admin API: the master key, or the 401 to answer. Without a master key the gateway is loopback-only and admits every caller. */
+export function createAdminAuthorizer(masterKey: string | undefined): (headers: IncomingHttpHeaders) => void {
+  if (!masterKey) return () => {};
+  const isMaster = masterKeyMatcher(masterKey);
+  return (headers) => {
+    const key = presentedKey(headers, 'openai');
+    if (key === undefined || key === '') throw missingKey('openai');
+    if (!isMaster(key)) throw invalidKey();
+  };
+}
+
 /** Resolves headers to a principal, or throws the 401 to answer. Usable outside the pipeline (e.g. GET /v1/models). */
-export function createAuthenticator(deps: AuthenticateDeps): (headers: IncomingHttpHeaders, edge: 'openai' | 'anthropic') => Promise<Principal> {
-  const master = deps.masterKey ? Buffer.from(deps.masterKey) : undefined;
+export function createAuthenticator(deps: AuthenticateDeps): (headers: IncomingHttpHeaders, edge: EdgeName) => Promise<Principal> {
+  const isMaster = deps.masterKey ? masterKeyMatcher(deps.masterKey) : undefined;
   return async (headers, edge) => {
     const key = presentedKey(headers, edge);
-    if (!master) {
+    if (!isMaster) {
       // Loopback-only gateway: SDKs insist on sending some key, so only our own keys are checked.
       if (key === undefined || !key.startsWith(SECRET_PREFIX)) return ANONYMOUS;
       return (await deps.keys.authenticateSecret(key)).principal;
     }
-    if (key === undefined || key === '') {
-      const how = edge === 'anthropic' ? 'an x-api-key header or Authorization: Bearer <key>' : 'an Authorization: Bearer <key> header';
-      throw new GatewayError('authentication', `Missing API key: send ${how}.`, { code: 'missing_api_key' });
-    }
-    if (sameSecret(key, master)) return MASTER;
+    if (key === undefined || key === '') throw missingKey(edge);
+    if (isMaster(key)) return MASTER;
     // Not shaped like one of our keys: refuse without a database lookup.
-    if (!key.startsWith(SECRET_PREFIX)) throw new GatewayError('authentication', 'Invalid API key.', { code: 'invalid_api_key' });
+    if (!key.startsWith(SECRET_PREFIX)) throw invalidKey();
     return (await deps.keys.authenticateSecret(key)).principal;
   };
 }

@@ -2,16 +2,17 @@
 // stages, and the admin route table. See docs/tenancy.md for how the pieces fit a request.
 
 import type { IncomingHttpHeaders } from 'node:http';
-import type { AdminRoute } from '../server/admin-router.ts';
-import type { RequestContext, Stage } from '../server/context.ts';
+import type { AdminRoute } from '../api/routes.ts';
+import type { EdgeName } from '../api/edge.ts';
+import type { Stage } from '../pipeline/index.ts';
 import type { SqlClient } from '../store/sql.ts';
 import type { CounterStore } from '../store/counters/types.ts';
 import { SqlTenancyStore } from '../store/tenancy/sql-tenancy-store.ts';
 import { tenancyAdminRoutes } from './admin-routes.ts';
-import { authenticateStage, createAuthenticator } from './authenticate.ts';
+import { authenticateStage, createAdminAuthorizer, createAuthenticator } from './authenticate.ts';
 import type { InvalidationBus } from './invalidation.ts';
 import { KeysService, isModelAllowed } from './keys.ts';
-import { RateLimiter, responseRateLimitHeaders, type LimitDeps } from './limits.ts';
+import { RateLimiter, type LimitDeps } from './limits.ts';
 import type { Principal } from './principal.ts';
 import type { TenancyStore } from './types.ts';
 
@@ -37,15 +38,15 @@ export interface Tenancy {
   stages: {
     /** First stage: sets ctx.principal. */
     authenticate: Stage;
-    /** After the body is parsed (and the model resolved): allowlists and limits; settles by itself. */
+    /** After the body is parsed (and the model resolved): allowlists and limits; adds x-ratelimit-* headers and settles when the request ends. */
     limit: Stage;
   };
   /** The same check as the authenticate stage, for endpoints outside the pipeline (GET /v1/models). */
-  authenticate(headers: IncomingHttpHeaders, edge: 'openai' | 'anthropic'): Promise<Principal>;
+  authenticate(headers: IncomingHttpHeaders, edge: EdgeName): Promise<Principal>;
+  /** The admin API's check: the master key, or the 401 to answer. */
+  authorizeAdmin(headers: IncomingHttpHeaders): void;
   /** Whether a principal may use a model (e.g. to filter GET /v1/models). */
   mayUseModel(principal: Principal, model: string): Promise<boolean>;
-  /** x-ratelimit-* headers for a response that passed the limit stage. */
-  responseHeaders(ctx: RequestContext): Record<string, string>;
   /** Mount under /admin/v1/ behind the master key. */
   adminRoutes: AdminRoute[];
   /** Waits for settlements in flight, writes last-used stamps, leaves the bus. */
@@ -68,8 +69,8 @@ export async function createTenancy(options: TenancyOptions): Promise<Tenancy> {
     store,
     stages: { authenticate: authenticateStage({ keys, masterKey: options.masterKey }), limit: limiter.stage },
     authenticate: createAuthenticator({ keys, masterKey: options.masterKey }),
+    authorizeAdmin: createAdminAuthorizer(options.masterKey),
     mayUseModel: async (principal, model) => isModelAllowed(await keys.identityOf(principal), model),
-    responseHeaders: responseRateLimitHeaders,
     adminRoutes: tenancyAdminRoutes(keys, options.now),
     close: async () => {
       await limiter.drain();
@@ -78,8 +79,8 @@ export async function createTenancy(options: TenancyOptions): Promise<Tenancy> {
   };
 }
 
-export { authenticateStage, createAuthenticator } from './authenticate.ts';
-export { RateLimiter, limitStage, responseRateLimitHeaders } from './limits.ts';
+export { authenticateStage, createAdminAuthorizer, createAuthenticator } from './authenticate.ts';
+export { RateLimiter, limitStage } from './limits.ts';
 export { KeysService, assertModelAllowed, isModelAllowed } from './keys.ts';
 export { tenancyAdminRoutes } from './admin-routes.ts';
 export { ANONYMOUS, MASTER, type Principal } from './principal.ts';

@@ -5,7 +5,7 @@
 import type { CanonicalRequest } from '../api/canonical.ts';
 import { GatewayError } from '../api/errors.ts';
 import type { CounterCheck } from '../store/counters/types.ts';
-import { estimatePromptTokens } from '../providers/estimate.ts';
+import { estimatePromptTokens } from '../api/estimate.ts';
 import type { Identity } from './identity-cache.ts';
 import type { LimitFields } from './types.ts';
 

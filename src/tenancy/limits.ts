@@ -1,13 +1,11 @@
 // The limit stage: model allowlists, then per-key and per-team requests/min, tokens/min and
-// concurrency in one atomic counter call (one Redis round trip). It settles by itself when the
-// request ends, however it ends: tokens to the real usage, concurrency slots released. Nothing
-// needs calling on completion; `drain()` waits for settlements still in flight (shutdown, tests).
+// concurrency in one atomic counter call (one Redis round trip). It settles when the request ends,
+// however it ends (ctx.onEnd): tokens to the real usage (or the cut-short estimate), concurrency
+// slots released. `drain()` waits for settlements still in flight (shutdown, tests).
 
 import type { Usage } from '../api/canonical.ts';
 import { GatewayError } from '../api/errors.ts';
-import { estimatePromptTokens } from '../providers/estimate.ts';
-import type { RequestContext, Stage } from '../server/context.ts';
-import { onStreamEnd, streamStarted } from '../server/stream-end.ts';
+import type { RequestContext, Stage } from '../pipeline/index.ts';
 import { COUNTER_STORE_RETRY_AFTER_S, type CounterStore } from '../store/counters/types.ts';
 import { assertModelAllowed, type KeysService } from './keys.ts';
 import { planChecks, type PlannedCheck } from './limit-plan.ts';
@@ -27,14 +25,6 @@ export interface LimitDeps {
   failOpen?: boolean;
   onError?: (err: unknown, during: 'consume' | 'settle') => void;
   now?: () => number;
-}
-
-/** Rate-limit headers of requests that passed the limit stage, for the response. */
-const successHeaders = new WeakMap<RequestContext, Record<string, string>>();
-
-/** The x-ratelimit-* headers to add to a successful response (empty when no limit applied). */
-export function responseRateLimitHeaders(ctx: RequestContext): Record<string, string> {
-  return successHeaders.get(ctx) ?? {};
 }
 
 export class RateLimiter {
@@ -77,38 +67,11 @@ export class RateLimiter {
     }
     if (!result.ok) throw refusal(checks[result.failed], result.current, result.resetsInMs);
 
-    const consumedAt = this.now();
-    successHeaders.set(ctx, rateLimitHeaders(tightest(checks, result.values, result.resetsInMs)));
-    const lease = new Lease(this.deps.counters, checks, result.resetsInMs, consumedAt, this.now, (p) => this.track(p));
-
-    // Until next() returns, every ending (a client gone included: it cancels the upstream call)
-    // comes back here as a result or an error.
-    try {
-      await next();
-    } catch (err) {
-      lease.settle(0); // refused or failed before any output: nothing was generated
-      throw err;
-    }
-    const out = ctx.result;
-    if (!out || out.type === 'json') {
-      lease.settle(out ? totalTokens(out.response.usage) : 0);
-      return;
-    }
-    // A stream cut short (error, client gone) is charged for what it produced so far.
-    onStreamEnd(ctx, ({ usage, relayed }) => lease.settle(usage ? totalTokens(usage) : estimatePromptTokens(req) + relayed));
-    // Safety net: a client that leaves before the stream is read (or before it is even handed
-    // over) must still give its slot back. Only streams need it: a per-request abort listener on
-    // every JSON request kept its request's objects alive past young-generation collections
-    // (about 1.5 KB per request promoted to the old generation at 1,000 req/s, and the mark-compact
-    // pauses that come with it).
-    const onAbort = () => {
-      if (!streamStarted(ctx)) lease.settle(estimatePromptTokens(req));
-    };
-    if (ctx.signal.aborted) onAbort();
-    else {
-      ctx.signal.addEventListener('abort', onAbort, { once: true });
-      lease.onSettled = () => ctx.signal.removeEventListener('abort', onAbort);
-    }
+    const lease = new Lease(this.deps.counters, checks, result.resetsInMs, this.now(), this.now, (p) => this.track(p));
+    ctx.addResponseHeaders(rateLimitHeaders(tightest(checks, result.values, result.resetsInMs)));
+    // Refused or failed before any output: nothing was generated, so no tokens are charged.
+    ctx.onEnd((end) => lease.settle(end.usage ? totalTokens(end.usage) : 0));
+    await next();
   }
 
   private track(p: Promise<void>): void {
@@ -121,7 +84,6 @@ export class RateLimiter {
 /** One request's hold on its counters; settles exactly once. */
 class Lease {
   private settled = false;
-  onSettled?: () => void;
 
   constructor(
     private readonly counters: CounterStore,
@@ -135,7 +97,6 @@ class Lease {
   settle(actualTokens: number): void {
     if (this.settled) return;
     this.settled = true;
-    this.onSettled?.();
     const now = this.now();
     const writes: Promise<unknown>[] = [];
     this.checks.forEach((c, i) => {

@@ -18,7 +18,7 @@ import type { BatchRecord, ItemOutcome } from '../../src/batch/types.ts';
 import { BatchWorker } from '../../src/batch/worker.ts';
 import type { ModelPool } from '../../src/routing/model-pool.ts';
 import type { ModelRegistry } from '../../src/routing/registry.ts';
-import type { RequestContext } from '../../src/server/context.ts';
+import { createKernel } from '../../src/pipeline/index.ts';
 import { SqlBatchStore } from '../../src/store/batch/batch-store.ts';
 import { openStore, type OpenedStore } from '../../src/store/open.ts';
 
@@ -68,21 +68,24 @@ async function harness(options: { serviceMs: number; healthy: number; maxPerDepl
   const opened = await openStore({ dataDir: dir });
   const store = new GatedBatchStore(opened.sql);
   let running = 0;
-  const pipeline = async (ctx: RequestContext) => {
-    running += 1;
-    try {
-      ctx.request = openAIEdge.parseRequest('chat', JSON.parse(ctx.rawBody.toString()), ctx.requestId);
-      await sleep(options.serviceMs);
-      const usage = { prompt_tokens: 3, completion_tokens: 2 };
-      ctx.result = { type: 'json', response: { kind: 'chat', id: 'x', created: 0, upstreamModel: MODEL, choices: [{ index: 0, text: 'ok', finish_reason: 'stop' }], usage } };
-    } finally {
-      running -= 1;
-    }
-  };
+  // A one-stage pipeline standing in for the whole one (parse, then a fake upstream).
+  const pipeline = createKernel([
+    async (ctx) => {
+      running += 1;
+      try {
+        ctx.request = openAIEdge.parseRequest('chat', JSON.parse(ctx.rawBody.toString()), ctx.requestId);
+        await sleep(options.serviceMs);
+        const usage = { prompt_tokens: 3, completion_tokens: 2 };
+        ctx.result = { type: 'json', response: { kind: 'chat', id: 'x', created: 0, upstreamModel: MODEL, choices: [{ index: 0, text: 'ok', finish_reason: 'stop' }], usage } };
+      } finally {
+        running -= 1;
+      }
+    },
+  ]);
   const worker = new BatchWorker({
     batches: store,
     registry: { pools: new Map([[MODEL, pool(options.healthy)]]) } as unknown as ModelRegistry,
-    executor: new BatchExecutor({ pipeline, maxAttempts: 3, backoffBaseMs: 10, backoffMaxMs: 100 }),
+    executor: new BatchExecutor({ pipeline, maxAttempts: 3, backoff: { baseMs: 10, maxMs: 100 } }),
     capacity: new SpareCapacity({ maxPerDeployment: options.maxPerDeployment, maxPerDeploymentWithInteractive: options.maxPerDeployment, interactiveQuietMs: 10_000 }),
     leaseMs: 60_000,
     pollIntervalMs: 250,

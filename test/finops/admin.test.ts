@@ -22,7 +22,7 @@ function chat(model: string, maxTokens?: number): CanonicalRequest {
     messages: [{ role: 'user', content: 'x'.repeat(3964) }], // 64 + 8 template + 4 role + 3964 text bytes = 4040 prompt tokens at most
     params: maxTokens === undefined ? {} : { max_tokens: maxTokens },
     extra: {},
-    meta: { requestId: 'r', priority: 5, edge: 'openai' },
+    meta: { requestId: 'r', edge: 'openai' },
   };
 }
 

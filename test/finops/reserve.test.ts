@@ -46,7 +46,7 @@ function request(kind: 'chat' | 'completion' | 'embedding', model: string, param
     ...(kind === 'chat' ? { messages: [{ role: 'user' as const, content: text }] } : kind === 'completion' ? { prompt: text } : { input: [text] }),
     params,
     extra: {},
-    meta: { requestId: `req-${kind}-${model}`, priority: 5, edge: 'openai' },
+    meta: { requestId: `req-${kind}-${model}`, edge: 'openai' },
   };
 }
 

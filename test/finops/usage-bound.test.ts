@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import type { CanonicalRequest, EndpointKind } from '../../src/api/canonical.ts';
 import { parseAnthropicRequest } from '../../src/api/anthropic/request.ts';
 import { parseOpenAIRequest } from '../../src/api/openai/request.ts';
-import { estimatePromptTokens } from '../../src/providers/estimate.ts';
+import { estimatePromptTokens } from '../../src/api/estimate.ts';
 import { buildOpenAIFormatCall } from '../../src/providers/openai-compatible/request.ts';
 import { parseChatRequest } from '../../src/sim/http/chat-request.ts';
 import type { SimContext } from '../../src/sim/http/context.ts';
@@ -42,7 +42,7 @@ function simulatorPromptTokens(req: CanonicalRequest): number {
 }
 
 function chat(content: string, over: Partial<CanonicalRequest> = {}): CanonicalRequest {
-  return { kind: 'chat', model: MODEL, stream: false, includeUsage: false, messages: [{ role: 'user', content }], params: {}, extra: {}, meta: { requestId: 'r', priority: 5, edge: 'openai' }, ...over };
+  return { kind: 'chat', model: MODEL, stream: false, includeUsage: false, messages: [{ role: 'user', content }], params: {}, extra: {}, meta: { requestId: 'r', edge: 'openai' }, ...over };
 }
 
 describe('usage bound', () => {
@@ -71,14 +71,14 @@ describe('usage bound', () => {
 
   it('bounds output per choice of every prompt: n, best_of and prompt arrays multiply', () => {
     const completion = (prompt: string | string[], params: CanonicalRequest['params'], extra: Record<string, unknown> = {}): CanonicalRequest => ({
-      kind: 'completion', model: MODEL, stream: false, includeUsage: false, prompt, params, extra, meta: { requestId: 'r', priority: 5, edge: 'openai' },
+      kind: 'completion', model: MODEL, stream: false, includeUsage: false, prompt, params, extra, meta: { requestId: 'r', edge: 'openai' },
     });
     const prompts = Array.from({ length: 50 }, (_, i) => `prompt ${i}`);
     assert.equal(usageBound(completion(prompts, { max_tokens: 10, n: 2 }), ALLOWANCES, 10).outputTokens, 50 * 2 * 10);
     assert.equal(usageBound(completion('one', { max_tokens: 10, n: 2 }, { best_of: 5 }), ALLOWANCES, 10).outputTokens, 5 * 10, 'best_of candidates are all generated');
     assert.equal(usageBound(completion('one', {}), ALLOWANCES, COMPLETIONS_DEFAULT_MAX_TOKENS).outputTokens, 16);
     assert.equal(usageBound(chat('x', { params: { n: 3 } }), ALLOWANCES, 100).outputTokens, 300);
-    const embeddings: CanonicalRequest = { kind: 'embedding', model: MODEL, stream: false, includeUsage: false, input: ['αβγ', 'δε'], params: {}, extra: {}, meta: { requestId: 'r', priority: 5, edge: 'openai' } };
+    const embeddings: CanonicalRequest = { kind: 'embedding', model: MODEL, stream: false, includeUsage: false, input: ['αβγ', 'δε'], params: {}, extra: {}, meta: { requestId: 'r', edge: 'openai' } };
     assert.deepEqual(usageBound(embeddings, ALLOWANCES, 100), { promptTokens: 8 + 6 + 8 + 4, outputTokens: 0 }, 'every input, by its bytes plus its begin/end tokens');
   });
 

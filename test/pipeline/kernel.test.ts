@@ -17,7 +17,7 @@ const request = (): CanonicalRequest => ({
   messages: [{ role: 'user', content: 'hello there' }],
   params: {},
   extra: {},
-  meta: { requestId: 'r', priority: 5, edge: 'openai' },
+  meta: { requestId: 'r', edge: 'openai' },
 });
 
 const response = (): CanonicalResponse => ({
@@ -125,7 +125,7 @@ describe('the lifecycle fires once per ending', () => {
     const h = withObserver([jsonUpstream]);
     await h.run();
     assert.equal(h.ends.length, 1);
-    assert.deepEqual(h.ends[0], { ending: 'json', status: 200, errorCode: undefined, error: undefined, clientGone: false, usage: { prompt_tokens: 7, completion_tokens: 2 }, usageEstimated: false, relayed: 0 });
+    assert.deepEqual(h.ends[0], { ending: 'json', status: 200, errorCode: undefined, error: undefined, cause: undefined, clientGone: false, usage: { prompt_tokens: 7, completion_tokens: 2 }, usageEstimated: false, relayed: 0 });
   });
 
   it('stream read to its end: once, after the last chunk, with the stream usage', async () => {

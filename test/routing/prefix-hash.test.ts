@@ -12,7 +12,7 @@ function chat(messages: ChatMessage[], extra: Partial<CanonicalRequest> = {}): C
     messages,
     params: {},
     extra: {},
-    meta: { requestId: 'r', priority: 0, edge: 'openai' },
+    meta: { requestId: 'r', edge: 'openai' },
     ...extra,
   };
 }

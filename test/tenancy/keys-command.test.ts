@@ -4,7 +4,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { Command } from 'commander';
 import { parseExpiry, registerKeysCommand, type CliIo } from '../../src/cli/keys-command.ts';
-import type { AdminRoute } from '../../src/server/admin-router.ts';
+import type { AdminRoute } from '../../src/api/routes.ts';
 import { ADMIN_MASTER_KEY, startAdminServer } from './support/admin-server.ts';
 
 const budgetCalls: unknown[] = [];

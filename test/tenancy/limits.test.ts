@@ -4,15 +4,19 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { GatewayError } from '../../src/api/errors.ts';
-import type { RequestContext } from '../../src/server/context.ts';
+import type { RequestContext } from '../../src/pipeline/index.ts';
+import { runStage } from '../support/pipeline.ts';
 import { MemoryCounterStore, RedisCounterStore, type CounterStore } from '../../src/store/counters/index.ts';
 import { KeysService } from '../../src/tenancy/keys.ts';
-import { RateLimiter, responseRateLimitHeaders, type LimitDeps } from '../../src/tenancy/limits.ts';
+import { RateLimiter, type LimitDeps } from '../../src/tenancy/limits.ts';
 import { formatResetDuration, retryAfterSeconds } from '../../src/tenancy/rate-limit-headers.ts';
 import { ANONYMOUS, MASTER, type Principal } from '../../src/tenancy/principal.ts';
 import type { NewKeyInput } from '../../src/tenancy/keys.ts';
 import { chatRequest, fakeContext, jsonAnswer, readStream, sqliteTenancy, streamAnswer } from './support/fixtures.ts';
 import { REDIS_URL, dropPrefix, requireRedis, uniquePrefix } from './support/redis.ts';
+
+/** The x-ratelimit-* headers the limit stage added to the response (none when no limit applied). */
+const rateLimitHeadersOf = (ctx: RequestContext): Record<string, string> => ({ ...ctx.responseHeaders });
 
 const T0 = 1_800_000_000_000; // a minute boundary (divisible by 60 000)
 
@@ -29,7 +33,7 @@ async function setup(options: { counters?: CounterStore; limiter?: Partial<Limit
   /** Runs the stage with a JSON answer; returns the context (for headers) or throws the refusal. */
   const call = async (principal: Principal, overrides: Parameters<typeof chatRequest>[0] = {}, usage = { prompt_tokens: 10, completion_tokens: 20 }) => {
     const ctx = fakeContext({ principal, request: chatRequest(overrides) });
-    await limiter.stage(ctx, jsonAnswer(ctx, usage));
+    await runStage(ctx, limiter.stage, jsonAnswer(ctx, usage));
     await limiter.drain();
     return ctx;
   };
@@ -58,7 +62,7 @@ describe('requests per minute', () => {
     const p = await s.principalFor({ name: 'ci', rpm: 3 });
     for (const remaining of ['2', '1', '0']) {
       const ctx = await s.call(p);
-      const h = responseRateLimitHeaders(ctx);
+      const h = rateLimitHeadersOf(ctx);
       assert.equal(h['x-ratelimit-limit-requests'], '3');
       assert.equal(h['x-ratelimit-remaining-requests'], remaining);
       assert.equal(h['x-ratelimit-reset-requests'], '30s');
@@ -76,7 +80,7 @@ describe('requests per minute', () => {
       'retry-after': '1',
     });
     s.clock.now = T0 + 60_000;
-    assert.equal(responseRateLimitHeaders(await s.call(p))['x-ratelimit-remaining-requests'], '2', 'a new window at the boundary');
+    assert.equal(rateLimitHeadersOf(await s.call(p))['x-ratelimit-remaining-requests'], '2', 'a new window at the boundary');
     await s.close();
   });
 
@@ -85,7 +89,7 @@ describe('requests per minute', () => {
     const team = await s.store.createTeam({ name: 'search', rpm: 2 });
     const a = await s.principalFor({ teamId: team.id, rpm: 100 });
     const b = await s.principalFor({ teamId: team.id });
-    const first = responseRateLimitHeaders(await s.call(a));
+    const first = rateLimitHeadersOf(await s.call(a));
     assert.equal(first['x-ratelimit-limit-requests'], '2', 'the team is closer to its limit than the key');
     assert.equal(first['x-ratelimit-remaining-requests'], '1');
     await s.call(b);
@@ -102,11 +106,11 @@ describe('tokens per minute', () => {
     const p = await s.principalFor({ tpm: 1000 });
     const ctx = fakeContext({ principal: p, request: chatRequest({ params: { max_tokens: 100 } }) });
     const key = `rl:key:${p.keyId}:tpm`;
-    await s.limiter.stage(ctx, async () => {
+    await runStage(ctx, s.limiter.stage, async () => {
       assert.equal(await s.counters.get(key, { windowMs: 60_000 }), 110, 'reserved 10 prompt + 100 max_tokens while running');
       await jsonAnswer(ctx, { prompt_tokens: 12, completion_tokens: 30 })();
     });
-    const h = responseRateLimitHeaders(ctx);
+    const h = rateLimitHeadersOf(ctx);
     assert.equal(h['x-ratelimit-limit-tokens'], '1000');
     assert.equal(h['x-ratelimit-remaining-tokens'], '890');
     assert.equal(h['x-ratelimit-reset-tokens'], '30s');
@@ -120,7 +124,7 @@ describe('tokens per minute', () => {
     const p = await s.principalFor({ tpm: 1000 });
     const ctx = fakeContext({ principal: p, request: chatRequest({ stream: true, params: { max_tokens: 50, n: 3 } }) });
     const key = `rl:key:${p.keyId}:tpm`;
-    await s.limiter.stage(ctx, streamAnswer(ctx, { deltas: 4, usage: { prompt_tokens: 10, completion_tokens: 4 } }));
+    await runStage(ctx, s.limiter.stage, streamAnswer(ctx, { deltas: 4, usage: { prompt_tokens: 10, completion_tokens: 4 } }));
     assert.equal(await s.counters.get(key, { windowMs: 60_000 }), 160, '10 + 3 x 50 held until the stream ends');
     await readStream(ctx);
     await s.limiter.drain();
@@ -148,7 +152,7 @@ describe('tokens per minute', () => {
     assert.equal(err.status, 429);
     assert.match(err.message, /Request too large .* up to 1010 tokens .* limit of 500/);
     const ctx = await s.call(p, { params: {} }); // no max_tokens: 10 + 5000 reserved, capped at 500
-    assert.equal(responseRateLimitHeaders(ctx)['x-ratelimit-remaining-tokens'], '0');
+    assert.equal(rateLimitHeadersOf(ctx)['x-ratelimit-remaining-tokens'], '0');
     await s.close();
   });
 
@@ -157,7 +161,7 @@ describe('tokens per minute', () => {
     const p = await s.principalFor({ tpm: 1000 });
     const key = `rl:key:${p.keyId}:tpm`;
     const ctx = fakeContext({ principal: p, request: chatRequest() });
-    await s.limiter.stage(ctx, streamAnswer(ctx, { deltas: 1, usage: { prompt_tokens: 10, completion_tokens: 1 } }));
+    await runStage(ctx, s.limiter.stage, streamAnswer(ctx, { deltas: 1, usage: { prompt_tokens: 10, completion_tokens: 1 } }));
     s.clock.now = T0 + 60_000 + 5;
     await s.call(p, {}, { prompt_tokens: 10, completion_tokens: 20 }); // 30 in the new window
     await readStream(ctx); // settles 11 against a 110 reservation made in the previous window
@@ -170,7 +174,7 @@ describe('tokens per minute', () => {
 describe('max concurrent', () => {
   async function holdOne(s: Awaited<ReturnType<typeof setup>>, p: Principal, signal?: AbortSignal): Promise<RequestContext> {
     const ctx = fakeContext({ principal: p, request: chatRequest({ stream: true }), signal });
-    await s.limiter.stage(ctx, streamAnswer(ctx, { deltas: 3, usage: { prompt_tokens: 1, completion_tokens: 3 } }));
+    await runStage(ctx, s.limiter.stage, streamAnswer(ctx, { deltas: 3, usage: { prompt_tokens: 1, completion_tokens: 3 } }));
     return ctx;
   }
 
@@ -193,7 +197,7 @@ describe('max concurrent', () => {
     const s = await setup();
     const p = await s.principalFor({ maxConcurrent: 1 });
     const ctx = fakeContext({ principal: p, request: chatRequest({ stream: true }) });
-    await s.limiter.stage(ctx, streamAnswer(ctx, { deltas: 2, failAfter: true }));
+    await runStage(ctx, s.limiter.stage, streamAnswer(ctx, { deltas: 2, failAfter: true }));
     await assert.rejects(readStream(ctx), /upstream dropped/);
     await s.limiter.drain();
     assert.equal(await s.counters.get(`rl:key:${p.keyId}:concurrent`), 0);
@@ -218,6 +222,7 @@ describe('max concurrent', () => {
     await holdOne(s, p, abort.signal);
     assert.equal(await s.counters.get(`rl:key:${p.keyId}:concurrent`), 1);
     abort.abort();
+    await new Promise((resolve) => setImmediate(resolve)); // the kernel closes the unread stream, then the request ends
     await s.limiter.drain();
     assert.equal(await s.counters.get(`rl:key:${p.keyId}:concurrent`), 0);
     await s.close();
@@ -229,6 +234,7 @@ describe('max concurrent', () => {
     const abort = new AbortController();
     abort.abort();
     await holdOne(s, p, abort.signal);
+    await new Promise((resolve) => setImmediate(resolve));
     await s.limiter.drain();
     assert.equal(await s.counters.get(`rl:key:${p.keyId}:concurrent`), 0);
     await s.close();
@@ -239,7 +245,7 @@ describe('max concurrent', () => {
     const p = await s.principalFor({ maxConcurrent: 1, tpm: 1000 });
     const ctx = fakeContext({ principal: p, request: chatRequest() });
     await assert.rejects(
-      s.limiter.stage(ctx, async () => {
+      runStage(ctx, s.limiter.stage, async () => {
         throw new GatewayError('upstream_unreachable', 'down');
       }),
       /down/,
@@ -266,7 +272,7 @@ describe('limit stage', () => {
     const s = await setup();
     for (const p of [MASTER, ANONYMOUS, await s.principalFor({})]) {
       const ctx = await s.call(p, { model: 'anything' });
-      assert.deepEqual(responseRateLimitHeaders(ctx), {});
+      assert.deepEqual(rateLimitHeadersOf(ctx), {});
     }
     await s.close();
   });
@@ -315,7 +321,7 @@ describe('limit stage', () => {
           const { limiter } = gateways[i % 2];
           const ctx = fakeContext({ principal, request: chatRequest() });
           try {
-            await limiter.stage(ctx, jsonAnswer(ctx, { prompt_tokens: 1, completion_tokens: 1 }));
+            await runStage(ctx, limiter.stage, jsonAnswer(ctx, { prompt_tokens: 1, completion_tokens: 1 }));
             return 'ok';
           } catch (err) {
             return (err as GatewayError).status;

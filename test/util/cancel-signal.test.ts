@@ -4,7 +4,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { RequestCancel } from '../../src/util/cancel-signal.ts';
-import { sleep } from '../../src/server/stages/backoff.ts';
+import { sleep } from '../../src/util/backoff.ts';
 
 describe('RequestCancel', () => {
   it('runs each listener once, skips removed ones, and keeps the first reason', () => {

@@ -150,6 +150,6 @@ export function parseAnthropicRequest(kind: EndpointKind, rawBody: unknown, requ
     params,
     // top_k is the one Anthropic sampling field OpenAI-format engines (vLLM, SGLang) also understand.
     extra: b.top_k != null ? { top_k: b.top_k } : {},
-    meta: { requestId, priority: 0, edge: 'anthropic', user },
+    meta: { requestId, edge: 'anthropic', user },
   };
 }

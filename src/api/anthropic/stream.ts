@@ -11,7 +11,7 @@
 import { randomUUID } from 'node:crypto';
 import type { CanonicalRequest, CanonicalStream, FinishReason, ToolCallDelta, Usage } from '../canonical.ts';
 import { encodeSse } from '../../providers/sse.ts';
-import { estimatePromptTokens } from '../../providers/estimate.ts';
+import { estimatePromptTokens } from '../estimate.ts';
 import { anthropicMessageId, anthropicStopReason, anthropicUsage } from './response.ts';
 
 interface TextBlock {

@@ -55,7 +55,7 @@ export function parseOpenAIRequest(kind: EndpointKind, rawBody: unknown, request
       response_format: orUndefined(b.response_format),
       params: samplingParams(b),
       extra,
-      meta: { requestId, priority: 0, edge: 'openai', user: b.user },
+      meta: { requestId, edge: 'openai', user: b.user },
     };
   }
   if (kind === 'completion') {
@@ -68,7 +68,7 @@ export function parseOpenAIRequest(kind: EndpointKind, rawBody: unknown, request
       prompt: b.prompt,
       params: samplingParams(b),
       extra,
-      meta: { requestId, priority: 0, edge: 'openai', user: b.user },
+      meta: { requestId, edge: 'openai', user: b.user },
     };
   }
   const b = parseOrThrow(embeddingRequestSchema, body);
@@ -82,6 +82,6 @@ export function parseOpenAIRequest(kind: EndpointKind, rawBody: unknown, request
     encoding_format: b.encoding_format,
     params: {},
     extra,
-    meta: { requestId, priority: 0, edge: 'openai', user: b.user },
+    meta: { requestId, edge: 'openai', user: b.user },
   };
 }

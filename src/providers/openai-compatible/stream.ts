@@ -3,7 +3,7 @@
 import type { CanonicalChunk, CanonicalRequest, ToolCallDelta, Usage } from '../../api/canonical.ts';
 import { GatewayError } from '../../api/errors.ts';
 import type { SseEvent } from '../sse.ts';
-import { estimatePromptTokens, estimateTokens } from '../estimate.ts';
+import { estimatePromptTokens, estimateTokens } from '../../api/estimate.ts';
 import { canonicalFinishReason, canonicalUsage } from './response.ts';
 
 type Json = Record<string, unknown>;

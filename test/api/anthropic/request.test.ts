@@ -44,7 +44,7 @@ describe('Anthropic request parsing', () => {
     ]);
     assert.deepEqual(req.params, { max_tokens: 100, temperature: 0.2, top_p: 0.9, stop: ['END', '###'] });
     assert.deepEqual(req.extra, { top_k: 40 });
-    assert.deepEqual(req.meta, { requestId: 'req-1', priority: 0, edge: 'anthropic', user: 'u-42' });
+    assert.deepEqual(req.meta, { requestId: 'req-1', edge: 'anthropic', user: 'u-42' });
     assert.equal(anthropicEdge.parseRequest('chat', { ...base, messages: [{ role: 'user', content: 'x' }] }, 'r').stream, false);
   });
 

@@ -4,7 +4,8 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { GatewayError } from '../../../src/api/errors.ts';
-import { AdminRouter, type AdminRoute } from '../../../src/server/admin-router.ts';
+import type { AdminRoute } from '../../../src/api/routes.ts';
+import { AdminRouter } from '../../../src/server/admin-router.ts';
 import { sendJson } from '../../../src/server/respond.ts';
 import { MemoryCounterStore } from '../../../src/store/counters/memory.ts';
 import { createTenancy, type Tenancy } from '../../../src/tenancy/index.ts';

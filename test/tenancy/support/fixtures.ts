@@ -4,8 +4,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { CanonicalChunk, CanonicalRequest, Usage } from '../../../src/api/canonical.ts';
-import type { RequestContext } from '../../../src/server/context.ts';
-import { observeStream } from '../../../src/server/stream-end.ts';
+import { RequestContext, respondWithStream } from '../../../src/pipeline/index.ts';
 import { openStore, type OpenedStore } from '../../../src/store/open.ts';
 import { SqlTenancyStore } from '../../../src/store/tenancy/sql-tenancy-store.ts';
 import type { Principal } from '../../../src/tenancy/principal.ts';
@@ -44,13 +43,13 @@ export function chatRequest(overrides: Partial<CanonicalRequest> = {}): Canonica
     messages: [{ role: 'user', content: '' }], // 4 base + 6 per message of chat-template overhead = 10 estimated prompt tokens
     params: { max_tokens: 100 },
     extra: {},
-    meta: { requestId: 'req-1', priority: 5, edge: 'openai' },
+    meta: { requestId: 'req-1', edge: 'openai' },
     ...overrides,
   };
 }
 
 export function fakeContext(options: { principal?: Principal; request?: CanonicalRequest; headers?: Record<string, string>; edge?: 'openai' | 'anthropic'; signal?: AbortSignal } = {}): RequestContext {
-  return {
+  const ctx = new RequestContext({
     edge: { name: options.edge ?? 'openai' } as RequestContext['edge'],
     kind: 'chat',
     endpoint: '/v1/chat/completions',
@@ -58,11 +57,12 @@ export function fakeContext(options: { principal?: Principal; request?: Canonica
     rawBody: Buffer.alloc(0),
     requestId: 'req-1',
     signal: options.signal ?? new AbortController().signal,
+    priority: 5,
     startedAt: 0,
-    attempts: 0,
     principal: options.principal,
-    request: options.request ?? chatRequest(),
-  };
+  });
+  ctx.request = options.request ?? chatRequest();
+  return ctx;
 }
 
 /** A `next` that answers with a JSON completion reporting this usage. */
@@ -81,8 +81,8 @@ export function streamAnswer(ctx: RequestContext, options: { deltas: number; usa
       if (options.failAfter) throw new Error('upstream dropped');
       if (options.usage) yield { type: 'usage', usage: options.usage };
     }
-    // As the routing stage does: the one observed wrapper whose end runs the stages' observers.
-    ctx.result = { type: 'stream', stream: observeStream(ctx, [], chunks(), false) };
+    // As the routing stage does: the one wrapper, whose end ends the request.
+    respondWithStream(ctx, chunks());
   };
 }
 

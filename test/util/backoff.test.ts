@@ -1,9 +1,9 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { backoffMs, retryAfterMs } from '../../src/server/stages/backoff.ts';
+import { backoffMs, retryAfterMs } from '../../src/util/backoff.ts';
 
 describe('retry backoff', () => {
-  const retry = { backoff_base_ms: 100, backoff_max_ms: 1000, max_retry_after_ms: 5000 };
+  const retry = { baseMs: 100, maxMs: 1000 };
 
   it('grows exponentially with jitter inside [ceiling/2, ceiling], capped', () => {
     for (let i = 0; i < 200; i++) {
@@ -23,6 +23,7 @@ describe('retry backoff', () => {
     assert.equal(retryAfterMs('Thu, 01 Jan 2026 00:00:03 GMT', now), 3000);
     assert.equal(retryAfterMs(undefined), undefined);
     assert.equal(retryAfterMs('soon'), undefined);
+    assert.equal(retryAfterMs('Thu, 01 Jan 2026 00:00:00 GMT', now + 5000), 0, 'a date in the past means now');
     assert.equal(retryAfterMs(''), undefined);
   });
 });

@@ -1,10 +1,18 @@
-import type { RetryConfig } from '../../config/schema.ts';
-import type { CancelSignal } from '../../util/cancel-signal.ts';
+// The one backoff: exponential with equal jitter (half fixed, half random, so retries from many
+// requests don't synchronise), and the one reading of Retry-After (seconds or an HTTP date).
 
-/** Exponential backoff with equal jitter: half fixed, half random, so retries don't synchronise. */
-export function backoffMs(attempt: number, retry: RetryConfig): number {
-  const ceiling = Math.min(retry.backoff_max_ms, retry.backoff_base_ms * 2 ** Math.max(0, attempt - 1));
-  return ceiling / 2 + Math.random() * (ceiling / 2);
+import type { CancelSignal } from './cancel-signal.ts';
+
+export interface BackoffPolicy {
+  /** The first retry waits between baseMs/2 and baseMs; each later one doubles, up to maxMs. */
+  baseMs: number;
+  maxMs: number;
+}
+
+/** The wait before retry number `attempt` (1 for the first retry). */
+export function backoffMs(attempt: number, policy: BackoffPolicy, random: () => number = Math.random): number {
+  const ceiling = Math.min(policy.maxMs, policy.baseMs * 2 ** Math.max(0, attempt - 1));
+  return ceiling / 2 + random() * (ceiling / 2);
 }
 
 /** Retry-After as seconds or an HTTP date, in ms; undefined when absent or unreadable. */
@@ -16,6 +24,7 @@ export function retryAfterMs(value: string | undefined, now = Date.now()): numbe
   return Number.isNaN(date) ? undefined : Math.max(0, date - now);
 }
 
+/** Waits ms, or less when the signal aborts first. */
 export function sleep(ms: number, signal: CancelSignal): Promise<void> {
   if (ms <= 0) return Promise.resolve();
   return new Promise((resolve) => {

@@ -1,6 +1,12 @@
+// The resolve-model stage: which model pool serves the request (404 otherwise).
+
 import { GatewayError } from '../../api/errors.ts';
-import type { ModelRegistry } from '../../routing/registry.ts';
-import type { Stage } from '../context.ts';
+import { Slot, type Stage } from '../../pipeline/index.ts';
+import type { ModelPool } from '../model-pool.ts';
+import type { ModelRegistry } from '../registry.ts';
+
+/** The pool chosen for the request; route-and-call reads it. */
+export const POOL = new Slot<ModelPool>('routing.pool');
 
 export function resolveModel(registry: ModelRegistry): Stage {
   return async (ctx, next) => {
@@ -13,7 +19,7 @@ export function resolveModel(registry: ModelRegistry): Stage {
         code: 'model_not_found',
       });
     }
-    ctx.pool = pool;
+    ctx.set(POOL, pool);
     await next();
   };
 }

@@ -5,18 +5,18 @@
 import { performance } from 'node:perf_hooks';
 import { GatewayError, toGatewayError } from '../../api/errors.ts';
 import type { CanonicalChunk, CanonicalRequest, CanonicalStream } from '../../api/canonical.ts';
+import { estimatePromptTokens } from '../../api/estimate.ts';
+import { LOWEST_PRIORITY } from '../../api/priority.ts';
+import { respondWithStream, type RequestContext, type Stage } from '../../pipeline/index.ts';
 import { callUpstream, type UpstreamResult } from '../../providers/upstream-client.ts';
-import type { Deployment, WorkTicket } from '../../routing/deployment.ts';
-import type { ModelPool } from '../../routing/model-pool.ts';
-import type { ModelRegistry } from '../../routing/registry.ts';
-import { LOWEST_PRIORITY } from '../../routing/wait-queue.ts';
-import { routingRequestFor } from '../../routing/prefix-hash.ts';
-import { estimatePromptTokens } from '../../providers/estimate.ts';
-import type { RoutingRequest } from '../../routing/types.ts';
 import type { GatewayMetrics } from '../../telemetry/metrics.ts';
-import type { RequestContext, Stage } from '../context.ts';
-import { backoffMs, retryAfterMs, sleep } from './backoff.ts';
-import { observeStream, onStreamEnd } from '../stream-end.ts';
+import { backoffMs, retryAfterMs, sleep } from '../../util/backoff.ts';
+import type { Deployment, WorkTicket } from '../deployment.ts';
+import type { ModelPool } from '../model-pool.ts';
+import { routingRequestFor } from '../prefix-hash.ts';
+import type { ModelRegistry } from '../registry.ts';
+import type { RoutingRequest } from '../types.ts';
+import { POOL } from './resolve-model.ts';
 
 const DEFAULT_OUTPUT_TOKENS = 256;
 
@@ -62,25 +62,24 @@ async function primeStream(stream: CanonicalStream): Promise<PrimedStream> {
   return { buffered, rest, finished };
 }
 
-function settleJson(result: UpstreamResult, pool: ModelPool, d: Deployment, ticket: WorkTicket, startedAt: number): UpstreamResult {
+function settleJson(ctx: RequestContext, result: Extract<UpstreamResult, { type: 'json' }>, pool: ModelPool, d: Deployment, ticket: WorkTicket, startedAt: number): void {
   d.firstToken(ticket, performance.now() - startedAt);
   d.settle(ticket, 'success', Date.now());
   d.end(ticket);
   pool.recordServiceTime(performance.now() - startedAt);
-  return result;
+  ctx.result = result;
 }
 
-/** The stream is handed on; the deployment's slot and breaker are settled when it ends. */
-function settleStream(primed: PrimedStream, ctx: RequestContext, pool: ModelPool, d: Deployment, ticket: WorkTicket, startedAt: number): UpstreamResult {
+/** The stream is handed on; the deployment's slot and breaker are settled when the request ends. */
+function settleStream(ctx: RequestContext, primed: PrimedStream, pool: ModelPool, d: Deployment, ticket: WorkTicket, startedAt: number): void {
   d.firstToken(ticket, performance.now() - startedAt);
-  onStreamEnd(ctx, (outcome) => {
-    if (outcome.completed) d.settle(ticket, 'success', Date.now());
-    else if (outcome.failed) d.settle(ticket, ctx.signal.aborted ? 'cancelled' : 'failure', Date.now());
+  ctx.onEnd((end) => {
+    if (end.ending === 'stream_completed') d.settle(ticket, 'success', Date.now());
+    else if (end.ending === 'stream_failed') d.settle(ticket, end.clientGone ? 'cancelled' : 'failure', Date.now());
     d.end(ticket);
     pool.recordServiceTime(performance.now() - startedAt);
   });
-  // The only wrapper of the stream on its way to the client; later stages add observers, not layers.
-  return { type: 'stream', stream: observeStream(ctx, primed.buffered, primed.rest, primed.finished) };
+  respondWithStream(ctx, primed.rest, primed.buffered, primed.finished);
 }
 
 /**
@@ -99,7 +98,8 @@ function poisonError(pool: ModelPool, crashed: readonly string[]): GatewayError 
   );
 }
 
-async function callPool(ctx: RequestContext, pool: ModelPool, metrics: GatewayMetrics): Promise<UpstreamResult> {
+/** Calls deployments of one pool until one answers; sets ctx.result, or throws the last failure. */
+async function callPool(ctx: RequestContext, pool: ModelPool, metrics: GatewayMetrics): Promise<void> {
   const req = ctx.request!;
   const routing = routingRequest(pool, req, ctx.headers[pool.sessionHeader]);
   const exclude = new Set<Deployment>();
@@ -109,23 +109,23 @@ async function callPool(ctx: RequestContext, pool: ModelPool, metrics: GatewayMe
   for (let attempt = 0; attempt <= pool.maxRetries; attempt++) {
     if (attempt > 0) {
       metrics.retries.inc({ model: pool.name });
-      await sleep(Math.max(waitMs, backoffMs(attempt, pool.retry)), ctx.signal);
+      await sleep(Math.max(waitMs, backoffMs(attempt, pool.backoff)), ctx.signal);
     }
-    let d = await pool.acquire(routing, req.meta.priority, exclude, ctx.signal);
+    let d = await pool.acquire(routing, ctx.priority, exclude, ctx.signal);
     if (!d && exclude.size > 0) {
       // Every deployment has failed once: try again from the top rather than give up early.
       exclude.clear();
-      d = await pool.acquire(routing, req.meta.priority, exclude, ctx.signal);
+      d = await pool.acquire(routing, ctx.priority, exclude, ctx.signal);
     }
     if (!d) break;
-    ctx.deployment = d;
+    ctx.served = { model: pool.name, deploymentId: d.id };
     ctx.attempts += 1;
     const startedAt = performance.now();
-    const ticket = d.begin(routing.estimatedPromptTokens, routing.expectedOutputTokens, req.meta.priority === LOWEST_PRIORITY, startedAt);
+    const ticket = d.begin(routing.estimatedPromptTokens, routing.expectedOutputTokens, ctx.priority === LOWEST_PRIORITY, startedAt);
     try {
       const result = await callUpstream(d, req, ctx.signal, ticket);
-      if (result.type === 'json') return settleJson(result, pool, d, ticket, startedAt);
-      return settleStream(await primeStream(result.stream), ctx, pool, d, ticket, startedAt);
+      if (result.type === 'json') return settleJson(ctx, result, pool, d, ticket, startedAt);
+      return settleStream(ctx, await primeStream(result.stream), pool, d, ticket, startedAt);
     } catch (err) {
       const error = toGatewayError(err);
       if (ctx.signal.aborted) {
@@ -155,7 +155,7 @@ async function callPool(ctx: RequestContext, pool: ModelPool, metrics: GatewayMe
 
 export function routeAndCall(registry: ModelRegistry, metrics: GatewayMetrics): Stage {
   return async (ctx) => {
-    const primary = ctx.pool!;
+    const primary = ctx.get(POOL)!;
     const chain: ModelPool[] = [primary];
     for (const name of primary.fallbacks) {
       const pool = registry.get(name);
@@ -164,9 +164,8 @@ export function routeAndCall(registry: ModelRegistry, metrics: GatewayMetrics): 
     let lastError: GatewayError | undefined;
     for (const pool of chain) {
       if (pool !== primary) metrics.fallbacks.inc({ from: primary.name, to: pool.name });
-      ctx.pool = pool;
       try {
-        ctx.result = await callPool(ctx, pool, metrics);
+        await callPool(ctx, pool, metrics);
         return;
       } catch (err) {
         const error = toGatewayError(err);
