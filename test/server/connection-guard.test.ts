@@ -17,6 +17,8 @@ interface Harness {
   guard: ConnectionGuard;
   /** Requests to /hold wait until this is called. */
   release(): void;
+  /** Requests to /hold the server has received and not yet answered. */
+  held(): number;
   close(): Promise<void>;
 }
 
@@ -25,6 +27,7 @@ async function serve(limits: ConnectionLimits): Promise<Harness> {
   const guard = new ConnectionGuard(limits);
   let releaseHeld: () => void = () => {};
   let held = new Promise<void>((resolve) => (releaseHeld = resolve));
+  let holding = 0;
   const server: Server = createServer({ headersTimeout: 5_000, requestTimeout: 10_000 }, (req, res) => {
     const socket = req.socket;
     if (!guard.requestStarted(socket)) {
@@ -32,7 +35,13 @@ async function serve(limits: ConnectionLimits): Promise<Harness> {
       return;
     }
     res.on('close', () => guard.requestEnded(socket));
-    if (req.url === '/hold') void held.then(() => res.end('released'));
+    if (req.url === '/hold') {
+      holding += 1;
+      void held.then(() => {
+        holding -= 1;
+        res.end('released');
+      });
+    }
     else res.end('ok');
   });
   server.on('connection', guard.accept);
@@ -46,6 +55,7 @@ async function serve(limits: ConnectionLimits): Promise<Harness> {
       releaseHeld();
       held = new Promise<void>((resolve) => (releaseHeld = resolve));
     },
+    held: () => holding,
     close: async () => {
       releaseHeld();
       server.closeAllConnections();
@@ -127,7 +137,8 @@ describe('connection guard', () => {
 
   it('refuses with a JSON 503 only when every connection is busy with a request', async () => {
     const busy = [request(h.port, '/hold'), request(h.port, '/hold'), request(h.port, '/hold')];
-    await until(() => h.guard.size === 3, 'three busy connections');
+    // Busy means the server has the request, not merely the connection.
+    await until(() => h.held() === 3, 'three requests held');
     const refused = await request(h.port);
     assert.equal(refused.status, 503);
     const body = JSON.parse(refused.body) as { error: { code: string; message: string } };
