@@ -141,6 +141,11 @@ export interface SwitchyardOptions {
   env?: Record<string, string>;
   /** A second ON contender in the same run, told apart by id (A/B experiments with node flags). */
   variant?: string;
+  /**
+   * Another checkout of Switchyard (with its node_modules) to run instead of this one: the ON
+   * gateway at an earlier commit, measured beside this one in the same run (before/after a change).
+   */
+  baseline?: { root: string; label: string };
 }
 
 const MASTER_KEY = 'sk-bench-master-0123456789';
@@ -183,7 +188,7 @@ async function provisionTenant(url: string): Promise<string> {
 }
 
 export async function startSwitchyard(options: SwitchyardOptions): Promise<Contender> {
-  const id = options.variant ? 'switchyard-variant' : options.tenancy ? 'switchyard-on' : 'switchyard-off';
+  const id = options.baseline ? 'switchyard-baseline' : options.variant ? 'switchyard-variant' : options.tenancy ? 'switchyard-on' : 'switchyard-off';
   const work = mkdtempSync(join(options.dir, `${id}-`));
   const configFile = join(work, 'switchyard.yaml');
   writeFileSync(configFile, stringify(switchyardConfig(options.stub, options.tenancy)));
@@ -197,14 +202,16 @@ export async function startSwitchyard(options: SwitchyardOptions): Promise<Conte
   Object.assign(env, options.env);
   const argv = [process.execPath, ...(options.nodeFlags ?? []), '--import', 'tsx', 'src/cli/main.ts', 'serve', '--port', '0', '--data-dir', join(work, 'data'), '--config', configFile];
   const [cmd, args] = pinned(options.cpu, argv);
-  const child = spawn(cmd, args, { cwd: REPO_ROOT, env, stdio: ['ignore', log.fd, log.fd] });
+  const child = spawn(cmd, args, { cwd: options.baseline?.root ?? REPO_ROOT, env, stdio: ['ignore', log.fd, log.fd] });
   const url = await waitFor(`Switchyard (${id})`, () => /listening on (http:\/\/\S+)/.exec(readFileSync(log.path, 'utf8'))?.[1], child, log.path);
   const port = Number(new URL(url).port);
   const key = options.tenancy ? await provisionTenant(url) : undefined;
   const headers: Record<string, string> = key ? { authorization: `Bearer ${key}` } : {};
   return {
     id,
-    label: options.variant
+    label: options.baseline
+      ? `Switchyard ON at ${options.baseline.label}`
+      : options.variant
       ? `Switchyard ON, variant: ${options.variant}`
       : options.tenancy
         ? 'Switchyard, keys + limits + budgets + ledger ON'

@@ -58,6 +58,13 @@ async function launch(): Promise<void> {
   if (wanted.has('switchyard-variant') && variantFlags.length > 0) {
     contenders.push(await startSwitchyard({ tenancy: true, cpu: CONTENDER_CPU, dir, stub, nodeFlags: [...nodeFlags, ...variantFlags], variant: variantFlags.join(' ') }));
   }
+  // Before/after a change: the ON gateway of another checkout (BENCH_BASELINE_DIR, with its own
+  // node_modules), alternating with this one in the same run.
+  const baselineDir = process.env.BENCH_BASELINE_DIR;
+  if (wanted.has('switchyard-baseline') && baselineDir) {
+    const label = execFileSync('git', ['-C', baselineDir, 'log', '-1', '--format=%h %s'], { encoding: 'utf8' }).trim().slice(0, 80);
+    contenders.push(await startSwitchyard({ tenancy: true, cpu: CONTENDER_CPU, dir, stub, nodeFlags, baseline: { root: baselineDir, label } }));
+  }
   if (wanted.has('node-floor')) contenders.push(await startNodeFloor(dir, stub, CONTENDER_CPU));
   if (wanted.has('nginx')) {
     const nginx = findNginx(log);
