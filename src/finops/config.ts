@@ -69,7 +69,7 @@ export const finopsSchema = z.strictObject({
   prices: z.record(z.string().min(1), modelPriceSchema).default({}),
   ledger: z
     .strictObject({
-      // 200 ms: handing the SQLite writer thread 1,000 records at once held the event loop ~4 ms.
+      // Short, so each hand-over to the SQLite writer thread (a structured clone on the event loop) stays small.
       flush_interval_ms: durationMs.max(60_000).default(200),
       /** Records waiting for the database beyond this drop the oldest (counted in metrics). */
       max_queue: positiveInt.default(50_000),

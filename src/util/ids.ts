@@ -4,8 +4,8 @@
 
 import { randomFillSync } from 'node:crypto';
 
-// Random bytes drawn in bulk: one crypto call per 512 ids instead of one per id (a usage record is
-// written for every request, and the per-call cost showed in the hot path's profile).
+// Random bytes drawn in bulk, one crypto call per 512 ids: a usage record is written for every
+// request, so an id is on the hot path.
 const POOL_BYTES = 4096;
 const pool = Buffer.alloc(POOL_BYTES);
 let offset = POOL_BYTES;
