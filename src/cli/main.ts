@@ -1,5 +1,6 @@
 // The `switchyard` command.
 
+import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
 import { serve, type ServeFlags } from './serve.ts';
 import { checkConfig } from './check-config.ts';
@@ -10,8 +11,11 @@ import { registerBatchCommand } from './batch-command.ts';
 import { registerDlqCommand } from './dlq-command.ts';
 import { ConfigError } from '../config/load.ts';
 
+// package.json sits two levels up from both src/cli/main.ts and dist/cli/main.js.
+const { version } = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+
 const program = new Command();
-program.name('switchyard').description('Self-hostable AI inference gateway and control plane').showHelpAfterError();
+program.name('switchyard').description('Self-hostable AI inference gateway and control plane').version(version).showHelpAfterError();
 
 program
   .command('serve', { isDefault: true })

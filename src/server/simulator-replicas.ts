@@ -2,11 +2,13 @@
 // rewrites them into openai-compatible deployments pointing at those processes.
 
 import { spawn, type ChildProcess } from 'node:child_process';
+import { extname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { DeploymentConfig, ModelConfig } from '../config/schema.ts';
 import type { Logger } from '../telemetry/logger.ts';
 
-const CLI_ENTRY = fileURLToPath(new URL('../cli/main.ts', import.meta.url));
+/** The CLI beside this module: main.ts under the TypeScript loader, main.js in the build. */
+const CLI_ENTRY = fileURLToPath(new URL(`../cli/main${extname(fileURLToPath(import.meta.url))}`, import.meta.url));
 const READY_TIMEOUT_MS = 20_000;
 
 export interface SimulatorReplica {

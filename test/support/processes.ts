@@ -1,7 +1,8 @@
 // Spawns the real gateway and simulator processes on 127.0.0.1 for integration tests.
 
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { connect } from 'node:net';
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -50,19 +51,27 @@ export interface GatewayOptions {
   config?: unknown;
   env?: Record<string, string>;
   args?: string[];
+  /** The command line up to the serve options; default the TypeScript CLI under tsx, `serve`. */
+  entry?: string[];
 }
 
-/** Starts `switchyard serve` on a free port and waits for its "listening on" banner. */
-export async function startGateway(options: GatewayOptions = {}): Promise<RunningProcess> {
+/** Spawns `switchyard serve` on a free port without waiting for it (see startGateway). */
+export function spawnGateway(options: GatewayOptions = {}): { child: ChildProcess; output: () => string; exited: Promise<number | null> } {
   const dataDir = mkdtempSync(join(tmpdir(), 'switchyard-data-'));
-  const args = ['--import', 'tsx', CLI, 'serve', '--port', '0', '--data-dir', dataDir, ...(options.args ?? [])];
+  const [command, ...entryArgs] = options.entry ?? [process.execPath, '--import', 'tsx', CLI, 'serve'];
+  const args = [...entryArgs, '--port', '0', '--data-dir', dataDir, ...(options.args ?? [])];
   if (options.config !== undefined) args.push('--config', writeConfig(options.config));
   const env: NodeJS.ProcessEnv = { ...process.env, ...options.env };
   // The config file decides the log level unless a test sets LOG_LEVEL itself.
   if (!options.env?.LOG_LEVEL) delete env.LOG_LEVEL;
   if (!options.env?.SWITCHYARD_MASTER_KEY) delete env.SWITCHYARD_MASTER_KEY;
-  const child = spawn(process.execPath, args, { cwd: REPO_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
-  const { output, exited } = track(child);
+  const child = spawn(command, args, { cwd: REPO_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  return { child, ...track(child) };
+}
+
+/** Starts `switchyard serve` on a free port and waits for its "listening on" banner. */
+export async function startGateway(options: GatewayOptions = {}): Promise<RunningProcess> {
+  const { child, output, exited } = spawnGateway(options);
   const url = await new Promise<string>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`gateway did not start in time:\n${output()}`)), START_TIMEOUT_MS);
     const onData = () => {
@@ -94,7 +103,9 @@ export async function startSimulatorProcess(flags: string[] = []): Promise<Runni
     child.on('message', (m: { type?: string; url?: string }) => {
       if (m?.type === 'sim-ready' && m.url) {
         clearTimeout(timer);
-        child.disconnect();
+        // The simulator exits when this channel closes (its parent is gone); keep it open, but
+        // without holding the test's event loop.
+        child.channel?.unref();
         resolve(m.url);
       }
     });
@@ -117,4 +128,74 @@ export function simModelConfig(options: { name?: string; replicas?: number; time
       },
     ],
   };
+}
+
+/** The gateway's JSON log lines carrying this message, parsed, in order. */
+export function logLines(output: string, msg: string): Record<string, unknown>[] {
+  // A line still being written is not complete JSON yet: it counts once it is.
+  return output
+    .split('\n')
+    .filter((line) => line.startsWith('{') && line.endsWith('}') && line.includes(`"msg":"${msg}"`))
+    .map((line) => JSON.parse(line) as Record<string, unknown>);
+}
+
+/** Polls `output()` until `predicate` holds for it; fails with the output after `timeoutMs`. */
+export async function waitForOutput(output: () => string, predicate: (text: string) => boolean, timeoutMs: number, what: string): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!predicate(output())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}:\n${output()}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/** True once nothing accepts TCP connections at the URL's port. */
+function refused(url: string): Promise<boolean> {
+  const { hostname, port } = new URL(url);
+  return new Promise((resolve) => {
+    const socket = connect({ host: hostname, port: Number(port) });
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(false);
+    });
+    socket.once('error', () => resolve(true));
+  });
+}
+
+/** Waits until every URL's port refuses connections; false if one still accepts after `timeoutMs`. */
+export async function portsClose(urls: string[], timeoutMs: number): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const open = (await Promise.all(urls.map(refused))).some((closed) => !closed);
+    if (!open) return true;
+    if (Date.now() > deadline) return false;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/** Pids of the live processes with `arg` among their arguments (Linux /proc), e.g. a unique model
+ *  name, which finds the simulator children a gateway launched for it wherever they were reparented. */
+export function pidsWithArg(arg: string): number[] {
+  const pids: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    let argv: string[];
+    try {
+      argv = readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0');
+    } catch {
+      continue; // exited while we looked
+    }
+    if (argv.includes(arg)) pids.push(Number(entry));
+  }
+  return pids;
+}
+
+/** Waits until `pids()` returns `count` pids; returns them, or throws after `timeoutMs`. */
+export async function waitForPids(pids: () => number[], count: number, timeoutMs: number): Promise<number[]> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const found = pids();
+    if (found.length === count) return found;
+    if (Date.now() > deadline) throw new Error(`expected ${count} processes, found ${found.length} (${found.join(', ')}) after ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
 }
