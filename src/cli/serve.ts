@@ -84,6 +84,9 @@ export async function serve(flags: ServeFlags): Promise<void> {
   const store = await openStore({ dataDir: config.data_dir, databaseUrl: process.env.DATABASE_URL });
   notes.push(`Config: ${source}. Data: ${store.location}`);
   const { models, replicas } = await launchSimulatorDeployments(config.models, logger);
+  // Simulator children end with this process however it ends, start-up failures included (they
+  // also watch their IPC channel, for the ends where no exit hook runs: SIGKILL, out of memory).
+  process.once('exit', () => stopSimulators(replicas));
   const registry = createModelRegistry(models);
   const health = new HealthChecker(registry.allDeployments(), config.health_check_interval_ms);
   await health.checkAll();
@@ -192,6 +195,6 @@ export async function serve(flags: ServeFlags): Promise<void> {
   };
   process.once('SIGTERM', () => void stop('SIGTERM'));
   process.once('SIGINT', () => void stop('SIGINT'));
-  // Simulator children die with us even on an unexpected exit.
-  process.once('exit', () => stopSimulators(replicas));
+  // A closed terminal or a session ending: finish in-flight requests and flush, as for SIGTERM.
+  process.once('SIGHUP', () => void stop('SIGHUP'));
 }

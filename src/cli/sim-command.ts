@@ -1,7 +1,10 @@
 // `switchyard sim`: runs one simulated vLLM replica (docs/simulator.md).
 
 import { InvalidArgumentError, type Command } from 'commander';
-import { DEFAULT_PROFILE, listProfiles, startSimulator, type Faults, type ProfileOverrides } from '../sim/index.ts';
+import { DEFAULT_PROFILE, listProfiles, startSimulator, type Faults, type ProfileOverrides, type RunningSimulator } from '../sim/index.ts';
+
+/** How long open requests get to finish when the simulator is told to stop. */
+const STOP_GRACE_MS = 2_000;
 
 interface SimFlags {
   port: number;
@@ -72,6 +75,18 @@ async function runSim(flags: SimFlags): Promise<void> {
     hangRate: flags.hangRate,
     resetRate: flags.resetRate,
   };
+  const running: { sim?: RunningSimulator } = {};
+  const stop = () => {
+    if (!running.sim) process.exit(0);
+    void running.sim.close().then(() => process.exit(0));
+    setTimeout(() => process.exit(0), STOP_GRACE_MS).unref();
+  };
+  process.once('SIGTERM', stop);
+  process.once('SIGINT', stop);
+  // Started with an IPC channel (as `switchyard serve` starts its replicas), the channel closing
+  // means the parent is gone, however it went (exit, SIGKILL, out of memory): a replica never
+  // outlives the gateway that routes to it.
+  if (process.send) process.once('disconnect', stop);
   const sim = await startSimulator({
     host: flags.host,
     port: flags.port,
@@ -83,13 +98,9 @@ async function runSim(flags: SimFlags): Promise<void> {
     overrides,
     faults: Object.fromEntries(Object.entries(faults).filter(([, v]) => v !== undefined)),
   });
+  running.sim = sim;
   process.stdout.write(`switchyard sim: ${sim.profile.name} serving ${sim.servedModelName} on ${sim.url}\n`);
   process.send?.({ type: 'sim-ready', url: sim.url, port: sim.port });
-  const stop = () => {
-    void sim.close().then(() => process.exit(0));
-  };
-  process.once('SIGTERM', stop);
-  process.once('SIGINT', stop);
 }
 
 export function registerSimCommand(program: Command): void {

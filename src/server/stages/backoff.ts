@@ -2,7 +2,7 @@ import type { RetryConfig } from '../../config/schema.ts';
 import type { CancelSignal } from '../../util/cancel-signal.ts';
 
 /** Exponential backoff with equal jitter: half fixed, half random, so retries don't synchronise. */
-export function backoffMs(attempt: number, retry: RetryConfig): number {
+export function backoffMs(attempt: number, retry: Pick<RetryConfig, 'backoff_base_ms' | 'backoff_max_ms'>): number {
   const ceiling = Math.min(retry.backoff_max_ms, retry.backoff_base_ms * 2 ** Math.max(0, attempt - 1));
   return ceiling / 2 + Math.random() * (ceiling / 2);
 }
