@@ -1,16 +1,26 @@
-import { ConfigError, formatProblem, loadConfigFile } from '../config/load.ts';
+// `switchyard check-config`: the validation `serve` runs (loadServeConfig: the file, the flags
+// and the environment), without starting anything. Problems `serve` would refuse to start with
+// exit 1.
 
-/** Prints every problem with its path in the file; exit code 1 when there is any. */
-export async function checkConfig(file: string): Promise<number> {
+import { ConfigError } from '../config/load.ts';
+import { formatConfigError, loadServeConfig } from './serve-config.ts';
+
+export interface CheckConfigFlags {
+  dataDir?: string;
+}
+
+/** Prints the outcome; returns the exit code. */
+export async function checkConfig(file: string | undefined, flags: CheckConfigFlags, env: NodeJS.ProcessEnv = process.env): Promise<number> {
+  let loaded;
   try {
-    const config = await loadConfigFile(file);
-    const deployments = config.models.reduce((n, m) => n + m.deployments.length, 0);
-    process.stdout.write(`${file}: OK (${config.models.length} model(s), ${deployments} deployment(s))\n`);
-    return 0;
+    loaded = await loadServeConfig({ config: file, dataDir: flags.dataDir }, env);
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err;
-    process.stderr.write(`${file}: ${err.problems.length} problem(s)\n`);
-    for (const p of err.problems) process.stderr.write(`  ${formatProblem(p)}\n`);
+    process.stderr.write(formatConfigError(err));
     return 1;
   }
+  const { config, source } = loaded;
+  const deployments = config.models.reduce((n, m) => n + m.deployments.length, 0);
+  process.stdout.write(`${source}: OK (${config.models.length} model(s), ${deployments} deployment(s))\n`);
+  return 0;
 }

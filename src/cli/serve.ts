@@ -1,7 +1,7 @@
 // `switchyard serve`: load config, open the store, launch simulator replicas, start the gateway.
 
-import type { SwitchyardConfig } from '../config/schema.ts';
-import { resolveConfig } from '../config/load.ts';
+import { loadServeConfig, type ServeFlags } from './serve-config.ts';
+import { describeListenError, isListenError } from './listen-error.ts';
 import { openStore } from '../store/open.ts';
 import { createModelRegistry } from '../routing/registry.ts';
 import { HealthChecker } from '../routing/health.ts';
@@ -19,35 +19,7 @@ import { createPipeline } from '../server/pipeline.ts';
 import { createBatch, type Batch } from '../batch/index.ts';
 import { batchOwnerStage } from '../batch/owner-stage.ts';
 
-export interface ServeFlags {
-  config?: string;
-  port?: string;
-  host?: string;
-  dataDir?: string;
-  logLevel?: string;
-}
-
 const LOOPBACK = new Set(['127.0.0.1', 'localhost', '::1']);
-
-/** Flags beat environment variables, which beat the file. */
-export function applyOverrides(config: SwitchyardConfig, flags: ServeFlags, env: NodeJS.ProcessEnv): SwitchyardConfig {
-  const port = flags.port ?? env.PORT;
-  const server = { ...config.server };
-  if (port !== undefined) {
-    const n = Number(port);
-    if (!Number.isInteger(n) || n < 0 || n > 65535) throw new Error(`--port/PORT: expected a port number 0-65535, got "${port}"`);
-    server.port = n;
-  }
-  const host = flags.host ?? env.HOST;
-  if (host) server.host = host;
-  if (env.SWITCHYARD_MASTER_KEY) server.master_key = env.SWITCHYARD_MASTER_KEY;
-  return {
-    ...config,
-    server,
-    data_dir: flags.dataDir ?? env.SWITCHYARD_DATA_DIR ?? config.data_dir,
-    log_level: (flags.logLevel as SwitchyardConfig['log_level'] | undefined) ?? (env.LOG_LEVEL as SwitchyardConfig['log_level'] | undefined) ?? config.log_level,
-  };
-}
 
 function banner(url: string, models: string[], masterKey: boolean, notes: string[]): string {
   const model = models[0];
@@ -66,8 +38,7 @@ function banner(url: string, models: string[], masterKey: boolean, notes: string
 }
 
 export async function serve(flags: ServeFlags): Promise<void> {
-  const { config: fileConfig, source } = await resolveConfig(flags.config);
-  const config = applyOverrides(fileConfig, flags, process.env);
+  const { config, source } = await loadServeConfig(flags);
   const logger = createLogger(config.log_level);
   const notes: string[] = [];
   const masterKey = config.server.master_key;
@@ -166,7 +137,7 @@ export async function serve(flags: ServeFlags): Promise<void> {
     url = await gateway.listen(config.server.port, host);
   } catch (err) {
     stopSimulators(replicas);
-    throw err;
+    throw isListenError(err) ? new Error(describeListenError(err, host, config.server.port), { cause: err }) : err;
   }
   process.stdout.write(banner(url, [...registry.pools.keys()], masterKey !== undefined, notes) + '\n');
   logger.info({ url, models: [...registry.pools.keys()], deployments: registry.allDeployments().map((d) => d.id), instanceId: store.instanceId }, 'listening');

@@ -1,6 +1,7 @@
 // `switchyard sim`: runs one simulated vLLM replica (docs/simulator.md).
 
 import { InvalidArgumentError, type Command } from 'commander';
+import { describeListenError, isListenError } from './listen-error.ts';
 import { DEFAULT_PROFILE, listProfiles, startSimulator, type Faults, type ProfileOverrides, type RunningSimulator } from '../sim/index.ts';
 
 /** How long open requests get to finish when the simulator is told to stop. */
@@ -130,7 +131,7 @@ export function registerSimCommand(program: Command): void {
       try {
         await runSim(flags);
       } catch (err) {
-        process.stderr.write(`switchyard sim: ${(err as Error).message}\n`);
+        process.stderr.write(`switchyard sim: ${isListenError(err) ? describeListenError(err, flags.host, flags.port) : (err as Error).message}\n`);
         process.exit(1);
       }
     });

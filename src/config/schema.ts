@@ -139,10 +139,12 @@ export const serverSchema = z.strictObject({
   master_key: z.string().min(8, 'master_key must be at least 8 characters').optional(),
 });
 
+export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
+
 export const configSchema = z.strictObject({
     server: serverSchema.prefault({}),
     data_dir: z.string().min(1).default('./.switchyard'),
-    log_level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
+    log_level: z.enum(LOG_LEVELS).default('info'),
     health_check_interval_ms: durationMs.default(5_000),
     models: z.array(modelSchema).min(1, 'configure at least one model'),
     finops: finopsSchema.prefault({}),

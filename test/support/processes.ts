@@ -199,3 +199,29 @@ export async function waitForPids(pids: () => number[], count: number, timeoutMs
     await new Promise((r) => setTimeout(r, 100));
   }
 }
+
+/** By URL, so a CLI run from any directory finds the TypeScript loader. */
+const TSX = import.meta.resolve('tsx');
+/** Variables the CLI reads; a run sees only the ones a test passes. */
+const CLI_ENV = ['PORT', 'HOST', 'LOG_LEVEL', 'SWITCHYARD_MASTER_KEY', 'SWITCHYARD_URL', 'SWITCHYARD_CONFIG', 'SWITCHYARD_DATA_DIR', 'DATABASE_URL', 'REDIS_URL'];
+
+/** Runs `switchyard ARGS` to its end, in an empty directory of its own unless `cwd` is given. */
+export function runCli(args: string[], options: { env?: Record<string, string>; cwd?: string } = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const env: NodeJS.ProcessEnv = { ...process.env };
+  for (const name of CLI_ENV) delete env[name];
+  Object.assign(env, options.env);
+  const cwd = options.cwd ?? mkdtempSync(join(tmpdir(), 'switchyard-cli-'));
+  const child = spawn(process.execPath, ['--import', TSX, CLI, ...args], { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  // A run that wrongly starts serving must not hang the suite.
+  const killer = setTimeout(() => child.kill('SIGKILL'), 60_000);
+  return new Promise((resolve) =>
+    child.once('close', (code) => {
+      clearTimeout(killer);
+      resolve({ code, stdout, stderr });
+    }),
+  );
+}
