@@ -2,6 +2,8 @@
 
 import { loadServeConfig, type ServeFlags } from './serve-config.ts';
 import { describeListenError, isListenError } from './listen-error.ts';
+import { budgetScopeProblems } from './budget-scopes.ts';
+import { formatProblem } from '../config/load.ts';
 import { openStore } from '../store/open.ts';
 import { createModelRegistry } from '../routing/registry.ts';
 import { HealthChecker } from '../routing/health.ts';
@@ -93,6 +95,12 @@ export async function serve(flags: ServeFlags): Promise<void> {
     onLedgerDrop: (count) => metrics.ledgerDropped.inc(count),
     announceBudgetsChanged: budgetBus ? () => budgetBus.publish({ type: 'budgets' }) : undefined,
   });
+  // A config budget whose team or key is not in the store binds no request: say so, and start
+  // (check-config reports the same; see budget-scopes.ts for why this does not stop serve).
+  for (const p of await budgetScopeProblems(config.finops.budgets, tenancy.store)) {
+    logger.warn({ path: p.path, problem: p.message }, 'config budget binds no request');
+    notes.push(`Warning: ${formatProblem(p)}`);
+  }
   const reloadBudgets = () => void finops.budgets.reload().catch((err: unknown) => logger.warn({ err: (err as Error).message }, 'budget reload failed'));
   await budgetBus?.start(reloadBudgets, reloadBudgets);
   const pipelineDeps = {

@@ -1,7 +1,7 @@
 // Opens the configured store: SQLite in the data dir by default, PostgreSQL with DATABASE_URL.
 // Runs at start-up only, never per request.
 
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import type { SqlClient } from './sql.ts';
@@ -67,3 +67,10 @@ function unreachable(err: unknown): boolean {
   return ['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'EHOSTUNREACH', '28P01', '28000', '3D000'].includes(code);
 }
 
+/** The store `serve` would open, for reading only: no directory, file, schema or row is created.
+ *  `sql` is undefined when the SQLite file does not exist yet (nothing has been stored). */
+export function openStoreReadOnly(options: StoreOptions): { sql: SqlClient | undefined; location: string } {
+  if (options.databaseUrl) return { sql: new PostgresClient(options.databaseUrl, 1), location: redactUrl(options.databaseUrl) };
+  const location = join(resolve(options.dataDir), 'switchyard.db');
+  return { sql: existsSync(location) ? new SqliteClient(location, { readonly: true }) : undefined, location };
+}
