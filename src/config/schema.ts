@@ -4,7 +4,7 @@ import { z } from 'zod';
 import { POLICY_NAMES } from '../routing/policies/index.ts';
 import { finopsSchema, selfHostedCostFields } from '../finops/config.ts';
 import { batchSchema } from '../batch/config.ts';
-import { DEFAULT_PROFILE, listProfiles } from '../sim/profiles.ts';
+import { DEFAULT_PROFILE, PROFILE_NAMES, unknownProfileMessage } from '../sim/profiles.ts';
 
 const positiveInt = z.number().int().positive();
 const durationMs = z.number().int().positive();
@@ -60,12 +60,7 @@ const anthropicDeployment = z.strictObject({
 const simulatorDeployment = z.strictObject({
   provider: z.literal('simulator'),
   replicas: positiveInt.max(64).default(1),
-  profile: z
-    .enum(
-      listProfiles().map((p) => p.name),
-      { error: (issue) => `unknown simulator profile "${String(issue.input)}"; known profiles: ${listProfiles().map((p) => p.name).join(', ')}` },
-    )
-    .default(DEFAULT_PROFILE),
+  profile: z.enum(PROFILE_NAMES, { error: (issue) => unknownProfileMessage(String(issue.input)) }).default(DEFAULT_PROFILE),
   time_scale: z.number().min(0).default(1),
   ...selfHosted,
   ...common,
