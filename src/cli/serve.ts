@@ -172,8 +172,8 @@ export async function serve(flags: ServeFlags): Promise<void> {
     // Give pino's async destination a moment to drain before exiting.
     setTimeout(() => process.exit(0), 50).unref();
   };
-  process.once('SIGTERM', () => void stop('SIGTERM'));
-  process.once('SIGINT', () => void stop('SIGINT'));
-  // A closed terminal or a session ending: finish in-flight requests and flush, as for SIGTERM.
-  process.once('SIGHUP', () => void stop('SIGHUP'));
+  // Listening for good, not once: a second signal while draining must not kill the process with
+  // the default action. A Ctrl-C under `npm start` arrives twice, from the terminal and from npm.
+  // SIGHUP (a closed terminal, a session ending) stops it as SIGTERM does.
+  for (const signal of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) process.on(signal, () => void stop(signal));
 }

@@ -55,6 +55,34 @@ describe('the built CLI', { timeout: 300_000 }, () => {
     }
   });
 
+  it('Ctrl-C to `npm start` (SIGINT to its process group, so twice: from the terminal and from npm) drains in-flight streams', async () => {
+    const model = uniqueModel();
+    const gateway = await startGateway({ entry: ['npm', 'start', '--'], detached: true, config: { models: [{ name: model, deployments: [{ provider: 'simulator', replicas: 1, time_scale: 1 }] }] } });
+    try {
+      const res = await fetch(`${gateway.url}/v1/chat/completions`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ model, messages: [{ role: 'user', content: 'hi' }], max_tokens: 150, ignore_eos: true, stream: true }),
+      });
+      const reader = res.body!.getReader();
+      await reader.read();
+      process.kill(-gateway.child.pid!, 'SIGINT');
+      let body = '';
+      const decoder = new TextDecoder();
+      for (;;) {
+        const { done, value } = await reader.read();
+        if (done) break;
+        body += decoder.decode(value);
+      }
+      assert.match(body, /data: \[DONE\]\n\n$/, 'the in-flight stream completed');
+      assert.equal(await gateway.stop(), 0, 'npm exits 0: the gateway stopped cleanly');
+      await waitForPids(() => pidsWithArg(model), 0, 10_000);
+    } finally {
+      await gateway.stop('SIGKILL');
+      for (const pid of pidsWithArg(model)) process.kill(pid, 'SIGKILL');
+    }
+  });
+
   it('SIGTERM to the PID of `npm start` stops the gateway and its replicas, leaving no orphan', async () => {
     const model = uniqueModel();
     // Its own data dir names the gateway process, so a failure here can still end it.

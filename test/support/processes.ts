@@ -53,6 +53,8 @@ export interface GatewayOptions {
   args?: string[];
   /** The command line up to the serve options; default the TypeScript CLI under tsx, `serve`. */
   entry?: string[];
+  /** In a process group of its own (its pid is the group's), as a shell runs a foreground job. */
+  detached?: boolean;
 }
 
 /** Spawns `switchyard serve` on a free port without waiting for it (see startGateway). */
@@ -65,7 +67,7 @@ export function spawnGateway(options: GatewayOptions = {}): { child: ChildProces
   // The config file decides the log level unless a test sets LOG_LEVEL itself.
   if (!options.env?.LOG_LEVEL) delete env.LOG_LEVEL;
   if (!options.env?.SWITCHYARD_MASTER_KEY) delete env.SWITCHYARD_MASTER_KEY;
-  const child = spawn(command, args, { cwd: REPO_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(command, args, { cwd: REPO_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'], detached: options.detached });
   return { child, ...track(child) };
 }
 
