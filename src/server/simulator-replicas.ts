@@ -73,10 +73,6 @@ export class SimulatorReplica {
     private readonly logger: Logger,
   ) {}
 
-  get modelName(): string {
-    return this.spec.modelName;
-  }
-
   /** Base URL without /v1; known once `start` resolved. */
   get url(): string {
     return `http://127.0.0.1:${this.port}`;
