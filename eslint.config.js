@@ -2,7 +2,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['node_modules/', '.switchyard/', 'bench/.cache/', 'bench/overhead/.peers/', 'coverage/'] },
+  { ignores: ['node_modules/', 'dist/', '.switchyard/', 'bench/.cache/', 'bench/overhead/.peers/', 'coverage/'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

@@ -83,7 +83,7 @@ async function follow(api: GatewayClient, id: string, io: BatchIo, json: boolean
       } catch (err) {
         reporter.finish();
         // Giving up on following is not giving up on the batch; say so, or users resubmit it.
-        throw new GatewayError(`${(err as Error).message}\nThe batch keeps running on the gateway; follow it again with: switchyard batch wait ${id}`, (err as GatewayError).status);
+        throw new GatewayError(`${(err as Error).message}; the batch keeps running on the gateway, follow it again with: switchyard batch wait ${id}`, (err as GatewayError).status);
       }
       if (interrupt.signal.aborted) break;
       if (batch) {

@@ -9,7 +9,7 @@ import { rename, rm, stat } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { CommanderError, type Command } from 'commander';
+import { CommanderError, InvalidArgumentError, type Command } from 'commander';
 import { request, type Dispatcher } from 'undici';
 import type { Json } from './table.ts';
 
@@ -149,7 +149,25 @@ export class GatewayClient {
   }
 }
 
-const baseUrl = (url: string | undefined, io: CliIo) => url ?? io.env.SWITCHYARD_URL ?? DEFAULT_URL;
+const isHttpUrl = (text: string) => URL.canParse(text) && ['http:', 'https:'].includes(new URL(text).protocol);
+const URL_EXPECTED = `expected the gateway's http:// or https:// URL, e.g. ${DEFAULT_URL}`;
+
+/** The option parser of --url. */
+export function gatewayUrlArg(value: string): string {
+  if (!isHttpUrl(value)) throw new InvalidArgumentError(URL_EXPECTED);
+  return value;
+}
+
+/** --url (already checked), else $SWITCHYARD_URL, else loopback. */
+export function gatewayBaseUrl(url: string | undefined, env: NodeJS.ProcessEnv): string {
+  if (url) return url;
+  const fromEnv = env.SWITCHYARD_URL;
+  if (!fromEnv) return DEFAULT_URL;
+  if (!isHttpUrl(fromEnv)) throw new UsageError(`SWITCHYARD_URL is "${fromEnv}": ${URL_EXPECTED}`);
+  return fromEnv;
+}
+
+const baseUrl = (url: string | undefined, io: CliIo) => gatewayBaseUrl(url, io.env);
 
 /** A client for the public /v1 API. A virtual key comes first, so the spend lands on its team; the
  *  master key also works; with neither, only a loopback gateway without a master key answers. */
@@ -164,7 +182,7 @@ export function adminClient(url: string | undefined, io: CliIo): GatewayClient {
 }
 
 /** Adds the --url option, worded the same on every command that talks to a gateway. */
-export const withGatewayUrl = (cmd: Command) => cmd.option('--url <url>', `gateway URL (default: $SWITCHYARD_URL or ${DEFAULT_URL})`);
+export const withGatewayUrl = (cmd: Command) => cmd.option('--url <url>', `gateway URL (default: $SWITCHYARD_URL or ${DEFAULT_URL})`, gatewayUrlArg);
 
 /** A GET to repeat in a poll loop. A transient failure (no answer, 429, 5xx) resolves to undefined
  *  so the loop just tries again at its next tick, since a gateway restarting or a proxy hiccup
@@ -184,15 +202,16 @@ export function poller(api: GatewayClient, path: string, retries = POLL_RETRIES)
   };
 }
 
-/** Runs a subcommand, turning failures into one message on stderr and exit code 1. */
+/** Runs a subcommand, turning failures into one line on stderr and exit code 1. */
 export function runAction<A extends unknown[]>(io: CliIo, fn: (...args: A) => Promise<void>): (...args: A) => Promise<void> {
   return async (...args) => {
     try {
       await fn(...args);
     } catch (err) {
-      if (err instanceof CommanderError) throw err;
       const command = args.at(-1) as Command | undefined;
-      if (err instanceof UsageError && typeof command?.error === 'function') command.error(`error: ${err.message}`);
+      // A bad value found while running (not by an option parser) is still a usage error.
+      if ((err instanceof UsageError || err instanceof InvalidArgumentError) && typeof command?.error === 'function') command.error(`error: ${err.message}`);
+      if (err instanceof CommanderError) throw err;
       io.err(`switchyard: ${(err as Error).message}\n`);
       io.setExitCode(1);
     }

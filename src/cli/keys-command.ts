@@ -101,13 +101,13 @@ export function registerKeysCommand(program: Command, io: CliIo = processIo): vo
     .option('--team <team>', 'team id or name')
     .option('--name <name>', 'a label for the key')
     .option('--budget <usd>', 'monthly budget in USD (hard limit)', usd)
-    .option('--expires <when>', 'expiry: a duration such as 30d, 12h, 2w, or an ISO 8601 date')
+    .option('--expires <when>', 'expiry: a duration such as 30d, 12h, 2w, or an ISO 8601 date', (value) => parseExpiry(value, io.now()))
     .action(
-      runAction(io, async (flags: Connection & LimitFlags & { team?: string; name?: string; budget?: number; expires?: string }) => {
+      runAction(io, async (flags: Connection & LimitFlags & { team?: string; name?: string; budget?: number; expires?: number }) => {
         const api = client(flags, io);
         const body: Json = { ...limitBody(flags) };
         if (flags.name) body.name = flags.name;
-        if (flags.expires) body.expires_at = parseExpiry(flags.expires, io.now());
+        if (flags.expires !== undefined) body.expires_at = flags.expires;
         if (flags.team) body.team_id = await resolveTeam(api, flags.team);
         const key = await api.call('POST', '/keys', body);
         let budget: Json | undefined;

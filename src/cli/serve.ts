@@ -1,8 +1,9 @@
 // `switchyard serve`: load config, open the store, launch simulator replicas, start the gateway.
 
-import type { SwitchyardConfig } from '../config/schema.ts';
-import { resolveConfig } from '../config/load.ts';
-import { masterKeyProblem } from '../config/master-key.ts';
+import { loadServeConfig, type ServeFlags } from './serve-config.ts';
+import { describeListenError, isListenError } from './listen-error.ts';
+import { budgetScopeProblems } from './budget-scopes.ts';
+import { formatProblem } from '../config/load.ts';
 import { openStore } from '../store/open.ts';
 import { createModelRegistry } from '../routing/registry.ts';
 import { HealthChecker } from '../routing/health.ts';
@@ -22,37 +23,6 @@ import { createPipeline } from '../server/pipeline.ts';
 import { createBatch, type Batch } from '../batch/index.ts';
 import { batchOwnerStage } from '../batch/owner-stage.ts';
 
-export interface ServeFlags {
-  config?: string;
-  port?: string;
-  host?: string;
-  dataDir?: string;
-  logLevel?: string;
-}
-
-/** Flags beat environment variables, which beat the file. */
-export function applyOverrides(config: SwitchyardConfig, flags: ServeFlags, env: NodeJS.ProcessEnv): SwitchyardConfig {
-  const port = flags.port ?? env.PORT;
-  const server = { ...config.server };
-  if (port !== undefined) {
-    const n = Number(port);
-    if (!Number.isInteger(n) || n < 0 || n > 65535) throw new Error(`--port/PORT: expected a port number 0-65535, got "${port}"`);
-    server.port = n;
-  }
-  const host = flags.host ?? env.HOST;
-  if (host) server.host = host;
-  if (env.SWITCHYARD_MASTER_KEY) {
-    const problem = masterKeyProblem(env.SWITCHYARD_MASTER_KEY);
-    if (problem) throw new Error(`SWITCHYARD_MASTER_KEY: ${problem}`);
-    server.master_key = env.SWITCHYARD_MASTER_KEY;
-  }
-  return {
-    ...config,
-    server,
-    data_dir: flags.dataDir ?? env.SWITCHYARD_DATA_DIR ?? config.data_dir,
-    log_level: (flags.logLevel as SwitchyardConfig['log_level'] | undefined) ?? (env.LOG_LEVEL as SwitchyardConfig['log_level'] | undefined) ?? config.log_level,
-  };
-}
 
 function banner(url: string, models: string[], masterKey: boolean, notes: string[]): string {
   const model = models[0];
@@ -71,8 +41,7 @@ function banner(url: string, models: string[], masterKey: boolean, notes: string
 }
 
 export async function serve(flags: ServeFlags): Promise<void> {
-  const { config: fileConfig, source } = await resolveConfig(flags.config);
-  const config = applyOverrides(fileConfig, flags, process.env);
+  const { config, source } = await loadServeConfig(flags);
   const logger = createLogger(config.log_level);
   const notes: string[] = [];
   const masterKey = config.server.master_key;
@@ -89,6 +58,9 @@ export async function serve(flags: ServeFlags): Promise<void> {
   const store = await openStore({ dataDir: config.data_dir, databaseUrl: process.env.DATABASE_URL });
   notes.push(`Config: ${source}. Data: ${store.location}`);
   const { models, replicas } = await launchSimulatorDeployments(config.models, logger);
+  // Simulator children end with this process however it ends, start-up failures included (they
+  // also watch their IPC channel, for the ends where no exit hook runs: SIGKILL, out of memory).
+  process.once('exit', () => stopSimulators(replicas));
   const registry = createModelRegistry(models);
   logDeploymentTransitions(registry.allDeployments(), logger);
   const health = new HealthChecker(registry.allDeployments(), config.health_check_interval_ms);
@@ -135,6 +107,12 @@ export async function serve(flags: ServeFlags): Promise<void> {
       ? () => budgetBus.publish({ type: 'budgets' }).catch((err: Error) => logger.warn({ err: err.message }, 'budget change not broadcast'))
       : undefined,
   });
+  // A config budget whose team or key is not in the store binds no request: say so, and start
+  // (check-config reports the same; see budget-scopes.ts for why this does not stop serve).
+  for (const p of await budgetScopeProblems(config.finops.budgets, tenancy.store)) {
+    logger.warn({ path: p.path, problem: p.message }, 'config budget binds no request');
+    notes.push(`Warning: ${formatProblem(p)}`);
+  }
   const reloadBudgets = () => void finops.budgets.reload().catch((err: unknown) => logger.warn({ err: (err as Error).message }, 'budget reload failed'));
   await budgetBus?.start(reloadBudgets, reloadBudgets);
   const pipelineParts = { registry, metrics, logger, authenticate: tenancy.stages.authenticate, limit: tenancy.stages.limit, finops };
@@ -175,7 +153,7 @@ export async function serve(flags: ServeFlags): Promise<void> {
     url = await gateway.listen(config.server.port, host);
   } catch (err) {
     stopSimulators(replicas);
-    throw err;
+    throw isListenError(err) ? new Error(describeListenError(err, host, config.server.port), { cause: err }) : err;
   }
   process.stdout.write(banner(url, [...registry.pools.keys()], masterKey !== undefined, notes) + '\n');
   logger.info({ url, models: [...registry.pools.keys()], deployments: registry.allDeployments().map((d) => d.id), instanceId: store.instanceId }, 'listening');
@@ -203,8 +181,8 @@ export async function serve(flags: ServeFlags): Promise<void> {
     // Give pino's async destination a moment to drain before exiting.
     setTimeout(() => process.exit(0), 50).unref();
   };
-  process.once('SIGTERM', () => void stop('SIGTERM'));
-  process.once('SIGINT', () => void stop('SIGINT'));
-  // Simulator children die with us even on an unexpected exit.
-  process.once('exit', () => stopSimulators(replicas));
+  // Listening for good, not once: a second signal while draining must not kill the process with
+  // the default action. A Ctrl-C under `npm start` arrives twice, from the terminal and from npm.
+  // SIGHUP (a closed terminal, a session ending) stops it as SIGTERM does.
+  for (const signal of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) process.on(signal, () => void stop(signal));
 }

@@ -1,7 +1,11 @@
 // `switchyard sim`: runs one simulated vLLM replica (docs/simulator.md).
 
 import { InvalidArgumentError, type Command } from 'commander';
-import { DEFAULT_PROFILE, listProfiles, startSimulator, type Faults, type ProfileOverrides } from '../sim/index.ts';
+import { describeListenError, isListenError } from './listen-error.ts';
+import { DEFAULT_PROFILE, listProfiles, startSimulator, type Faults, type ProfileOverrides, type RunningSimulator } from '../sim/index.ts';
+
+/** How long open requests get to finish when the simulator is told to stop. */
+const STOP_GRACE_MS = 2_000;
 
 interface SimFlags {
   port: number;
@@ -72,6 +76,18 @@ async function runSim(flags: SimFlags): Promise<void> {
     hangRate: flags.hangRate,
     resetRate: flags.resetRate,
   };
+  const running: { sim?: RunningSimulator } = {};
+  const stop = () => {
+    if (!running.sim) process.exit(0);
+    void running.sim.close().then(() => process.exit(0));
+    setTimeout(() => process.exit(0), STOP_GRACE_MS).unref();
+  };
+  process.once('SIGTERM', stop);
+  process.once('SIGINT', stop);
+  // Started with an IPC channel (as `switchyard serve` starts its replicas), the channel closing
+  // means the parent is gone, however it went (exit, SIGKILL, out of memory): a replica never
+  // outlives the gateway that routes to it.
+  if (process.send) process.once('disconnect', stop);
   const sim = await startSimulator({
     host: flags.host,
     port: flags.port,
@@ -84,13 +100,9 @@ async function runSim(flags: SimFlags): Promise<void> {
     faults: Object.fromEntries(Object.entries(faults).filter(([, v]) => v !== undefined)),
     onCrash: () => process.exit(70),
   });
+  running.sim = sim;
   process.stdout.write(`switchyard sim: ${sim.profile.name} serving ${sim.servedModelName} on ${sim.url}\n`);
   process.send?.({ type: 'sim-ready', url: sim.url, port: sim.port });
-  const stop = () => {
-    void sim.close().then(() => process.exit(0));
-  };
-  process.once('SIGTERM', stop);
-  process.once('SIGINT', stop);
 }
 
 export function registerSimCommand(program: Command): void {
@@ -120,7 +132,7 @@ export function registerSimCommand(program: Command): void {
       try {
         await runSim(flags);
       } catch (err) {
-        process.stderr.write(`switchyard sim: ${(err as Error).message}\n`);
+        process.stderr.write(`switchyard sim: ${isListenError(err) ? describeListenError(err, flags.host, flags.port) : (err as Error).message}\n`);
         process.exit(1);
       }
     });

@@ -3,6 +3,8 @@
 
 import { InvalidArgumentError, type Command } from 'commander';
 import { request } from 'undici';
+import { INSTANT_HELP, parseInstant } from '../finops/time-args.ts';
+import { gatewayBaseUrl, withGatewayUrl } from './gateway-client.ts';
 
 export const SPEND_GROUPS = ['team', 'key', 'model', 'day', 'deployment'] as const;
 
@@ -84,6 +86,12 @@ export function formatSpendCsv(report: SpendReportJson): string {
   return [head.join(','), ...rows.map((r) => r.join(','))].join('\n') + '\n';
 }
 
+/** --since and --until: checked here with the gateway's own parser, sent as typed. */
+function instant(value: string): string {
+  if (parseInstant(value, Date.now()) === undefined) throw new InvalidArgumentError(`expected ${INSTANT_HELP}`);
+  return value;
+}
+
 function groupBy(value: string): string {
   if (!(SPEND_GROUPS as readonly string[]).includes(value)) throw new InvalidArgumentError(`expected one of ${SPEND_GROUPS.join(', ')}`);
   return value;
@@ -107,22 +115,21 @@ const processIo: SpendIo = {
 };
 
 export function registerSpendCommand(program: Command, io: SpendIo = processIo): void {
-  program
+  const spend = program
     .command('spend')
     .description('spend report from a running gateway (admin API, needs SWITCHYARD_MASTER_KEY)')
     .option('-g, --group-by <group>', `group rows by ${SPEND_GROUPS.join(', ')}`, groupBy, 'team')
-    .option('-s, --since <when>', 'start: a duration ago (7d, 24h), an ISO date or date-time', '7d')
-    .option('--until <when>', 'end (default now), same forms as --since')
-    .option('--csv', 'print CSV instead of a table')
-    .option('--url <url>', 'gateway base URL (default: $SWITCHYARD_URL or http://127.0.0.1:8080)')
-    .action(async (flags: SpendFlags) => {
-      try {
-        const url = flags.url ?? io.env.SWITCHYARD_URL ?? 'http://127.0.0.1:8080';
-        const report = await fetchSpend({ ...flags, url }, io.env.SWITCHYARD_MASTER_KEY);
-        io.out(flags.csv ? formatSpendCsv(report) : formatSpendTable(report));
-      } catch (err) {
-        io.err(`switchyard spend: ${(err as Error).message}\n`);
-        io.setExitCode(1);
-      }
-    });
+    .option('-s, --since <when>', 'start: a duration ago (7d, 24h), an ISO date or date-time', instant, '7d')
+    .option('--until <when>', 'end (default now), same forms as --since', instant)
+    .option('--csv', 'print CSV instead of a table');
+  withGatewayUrl(spend).action(async (flags: SpendFlags) => {
+    try {
+      const url = gatewayBaseUrl(flags.url, io.env);
+      const report = await fetchSpend({ ...flags, url }, io.env.SWITCHYARD_MASTER_KEY);
+      io.out(flags.csv ? formatSpendCsv(report) : formatSpendTable(report));
+    } catch (err) {
+      io.err(`switchyard spend: ${(err as Error).message}\n`);
+      io.setExitCode(1);
+    }
+  });
 }

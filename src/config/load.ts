@@ -104,8 +104,11 @@ function duplicateNames(raw: unknown): ConfigProblem[] {
 export function validateConfig(raw: unknown, source: string, env: NodeJS.ProcessEnv = process.env): SwitchyardConfig {
   const problems: ConfigProblem[] = [];
   const interpolated = interpolateEnv(raw, env, problems);
+  // An unset variable leaves its field empty; the schema's complaint about that empty value
+  // would report the same cause a second time.
+  const unset = new Set(problems.map((p) => p.path));
   const result = configSchema.safeParse(interpolated);
-  if (!result.success) problems.push(...zodProblems(result.error));
+  if (!result.success) problems.push(...zodProblems(result.error).filter((p) => !unset.has(p.path)));
   problems.push(...duplicateNames(interpolated));
   if (problems.length > 0) throw new ConfigError(source, problems);
   return (result as { data: SwitchyardConfig }).data;

@@ -6,6 +6,7 @@ import { finopsSchema, selfHostedCostFields } from '../finops/config.ts';
 import { batchSchema } from '../batch/config.ts';
 import { limitsSchema } from '../tenancy/config.ts';
 import { masterKeyProblem } from './master-key.ts';
+import { DEFAULT_PROFILE, PROFILE_NAMES, unknownProfileMessage } from '../sim/profiles.ts';
 
 const positiveInt = z.number().int().positive();
 const durationMs = z.number().int().positive();
@@ -61,7 +62,7 @@ const anthropicDeployment = z.strictObject({
 const simulatorDeployment = z.strictObject({
   provider: z.literal('simulator'),
   replicas: positiveInt.max(64).default(1),
-  profile: z.string().min(1).default('h100-llama-3.1-8b'),
+  profile: z.enum(PROFILE_NAMES, { error: (issue) => unknownProfileMessage(String(issue.input)) }).default(DEFAULT_PROFILE),
   time_scale: z.number().min(0).default(1),
   ...selfHosted,
   ...common,
@@ -193,11 +194,12 @@ export const serverSchema = z
   });
 
 export type ServerConfig = z.infer<typeof serverSchema>;
+export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
 
 export const configSchema = z.strictObject({
     server: serverSchema.prefault({}),
     data_dir: z.string().min(1).default('./.switchyard'),
-    log_level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
+    log_level: z.enum(LOG_LEVELS).default('info'),
     health_check_interval_ms: durationMs.default(5_000),
     models: z.array(modelSchema).min(1, 'configure at least one model'),
     limits: limitsSchema.prefault({}),

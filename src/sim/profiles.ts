@@ -147,10 +147,17 @@ export function validateProfile(p: Profile): void {
   }
 }
 
+export const PROFILE_NAMES: readonly string[] = [...PROFILES.keys()];
+
+/** What is wrong with a profile name no profile has (the sim command and the config schema say it alike). */
+export function unknownProfileMessage(name: string): string {
+  return `unknown simulator profile "${name}"; known profiles: ${PROFILE_NAMES.join(', ')}`;
+}
+
 /** The named profile with overrides applied; throws on an unknown name or invalid values. */
 export function resolveProfile(name: string = DEFAULT_PROFILE, overrides: ProfileOverrides = {}): Profile {
   const base = PROFILES.get(name);
-  if (!base) throw new Error(`unknown simulator profile "${name}"; known profiles: ${[...PROFILES.keys()].join(', ')}`);
+  if (!base) throw new Error(unknownProfileMessage(name));
   const defined = Object.fromEntries(Object.entries(overrides).filter(([, v]) => v !== undefined));
   const profile: Profile = { ...base, ...defined };
   validateProfile(profile);

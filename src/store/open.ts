@@ -1,7 +1,7 @@
 // Opens the configured store: SQLite in the data dir by default, PostgreSQL with DATABASE_URL.
 // Runs at start-up only, never per request.
 
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import type { SqlClient } from './sql.ts';
@@ -41,9 +41,13 @@ export async function openStore(options: StoreOptions): Promise<OpenedStore> {
     location = redactUrl(options.databaseUrl);
   } else {
     const dir = resolve(options.dataDir);
-    mkdirSync(dir, { recursive: true });
     location = join(dir, 'switchyard.db');
-    sql = new SqliteClient(location);
+    try {
+      mkdirSync(dir, { recursive: true });
+      sql = new SqliteClient(location);
+    } catch (err) {
+      throw new Error(`cannot open the SQLite store at ${location} (${(err as Error).message}); set --data-dir or SWITCHYARD_DATA_DIR to a writable directory`, { cause: err });
+    }
   }
   try {
     const schemaVersion = await migrate(sql);
@@ -53,6 +57,20 @@ export async function openStore(options: StoreOptions): Promise<OpenedStore> {
     return { sql, location, instanceId: row.value, schemaVersion, close: () => sql.close() };
   } catch (err) {
     await sql.close().catch(() => {});
-    throw err;
+    throw unreachable(err) ? new Error(`cannot reach the PostgreSQL store at ${location} (${(err as Error).message}); check DATABASE_URL and that the server is up`, { cause: err }) : err;
   }
+}
+
+/** Failures of reaching or logging in to PostgreSQL, as opposed to anything a migration does. */
+function unreachable(err: unknown): boolean {
+  const code = String((err as { code?: unknown }).code);
+  return ['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'EHOSTUNREACH', '28P01', '28000', '3D000'].includes(code);
+}
+
+/** The store `serve` would open, for reading only: no directory, file, schema or row is created.
+ *  `sql` is undefined when the SQLite file does not exist yet (nothing has been stored). */
+export function openStoreReadOnly(options: StoreOptions): { sql: SqlClient | undefined; location: string } {
+  if (options.databaseUrl) return { sql: new PostgresClient(options.databaseUrl, 1), location: redactUrl(options.databaseUrl) };
+  const location = join(resolve(options.dataDir), 'switchyard.db');
+  return { sql: existsSync(location) ? new SqliteClient(location, { readonly: true }) : undefined, location };
 }

@@ -46,7 +46,13 @@ export class SqliteClient implements SqlClient {
   private transactions = 0;
   private writer: SqliteBackgroundWriter | undefined;
 
-  constructor(path: string) {
+  /** `readonly`: an existing file, opened for reading only (nothing is created or changed). */
+  constructor(path: string, options: { readonly?: boolean } = {}) {
+    if (options.readonly) {
+      this.db = new Database(path, { readonly: true, fileMustExist: true });
+      this.db.pragma('busy_timeout = 0'); // see retryWhileBusy
+      return;
+    }
     this.db = new Database(path);
     this.db.pragma('journal_mode = WAL');
     this.db.pragma('synchronous = NORMAL');

@@ -1,8 +1,8 @@
 // Worker thread behind SqliteBackgroundWriter: its own better-sqlite3 connection to the gateway's
 // database file, running batches of writes (one transaction each) off the event loop, where a
 // commit, and above all a WAL checkpoint's fsync, would stall every request for 10-60 ms.
-// Plain JavaScript on purpose: a worker does not inherit the TypeScript loader that
-// bin/switchyard.js registers in-process, and this file must load however the gateway was started.
+// Plain JavaScript on purpose: the worker starts with no TypeScript loader (execArgv: []), and
+// this file must load however the gateway was started (dist/ under node, or the sources under tsx).
 
 import { parentPort, workerData } from 'node:worker_threads';
 import { clearInterval, setInterval } from 'node:timers';

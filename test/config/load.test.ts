@@ -34,6 +34,22 @@ describe('config', () => {
     assert.deepEqual(problems, [{ path: 'a[2]', message: 'environment variable C is not set' }]);
   });
 
+  it('reports an unset ${VAR} once, not again as the empty value it leaves', () => {
+    const hosted = (api_key: string) => ({ models: [{ name: 'gpt', deployments: [{ provider: 'openai', api_key }] }] });
+    assert.deepEqual(problemsOf(hosted('${UNSET_KEY}')), ['models[0].deployments[0].api_key: environment variable UNSET_KEY is not set']);
+    assert.deepEqual(problemsOf({ models: [{ name: 'm', deployments: [{ provider: 'openai-compatible', url: 'http://${UNSET_HOST}:8000/v1' }] }] }), [
+      'models[0].deployments[0].url: environment variable UNSET_HOST is not set',
+    ]);
+    assert.deepEqual(problemsOf(hosted('')), ['models[0].deployments[0].api_key: an OpenAI deployment needs api_key, e.g. ${OPENAI_API_KEY}'], 'an empty value set in the file is still reported');
+  });
+
+  it('knows the simulator profiles', () => {
+    assert.deepEqual(problemsOf({ models: [{ name: 'm', deployments: [{ provider: 'simulator', profile: 'nosuch' }] }] }), [
+      'models[0].deployments[0].profile: unknown simulator profile "nosuch"; known profiles: h100-llama-3.1-8b, a10g-llama-3.1-8b, tiny',
+    ]);
+    assert.deepEqual(problemsOf({ models: [{ name: 'm', deployments: [{ provider: 'simulator', profile: 'tiny' }] }] }), []);
+  });
+
   it('resolves secrets from the environment', () => {
     const config = validateConfig(
       { models: [{ name: 'gpt', deployments: [{ provider: 'openai', api_key: '${OPENAI_API_KEY}' }] }] },

@@ -6,7 +6,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { ConfigError, validateConfig } from '../../src/config/load.ts';
 import { DEFAULT_CONFIG } from '../../src/config/defaults.ts';
-import { applyOverrides } from '../../src/cli/serve.ts';
+import { applyOverrides } from '../../src/cli/serve-config.ts';
 import { startGateway } from '../support/processes.ts';
 
 const BAD_KEYS = ['a', 'short77', 'has space in it', 'tab\there-long', 'newline\nkey-long'];
@@ -28,7 +28,8 @@ function envProblem(key: string): string | undefined {
     applyOverrides(config, {}, { SWITCHYARD_MASTER_KEY: key });
     return undefined;
   } catch (err) {
-    return (err as Error).message;
+    assert.ok(err instanceof ConfigError);
+    return err.problems.map((p) => `${p.path}: ${p.message}`).join('; ');
   }
 }
 
@@ -59,6 +60,6 @@ describe('master key rule', () => {
     }
     assert.match(outcome.message, /exited with 1 before listening/);
     const output = outcome.message.split('\n').slice(1).join('\n').trim();
-    assert.equal(output, 'switchyard: SWITCHYARD_MASTER_KEY: the master key must be at least 8 characters (got 1)');
+    assert.equal(output, 'environment: SWITCHYARD_MASTER_KEY: the master key must be at least 8 characters (got 1)');
   });
 });

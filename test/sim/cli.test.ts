@@ -58,6 +58,20 @@ describe('switchyard sim (CLI)', () => {
     }
   });
 
+  it('exits when the IPC channel of the process that started it closes (its parent is gone)', async () => {
+    const { child, exited, output } = run(['sim', '--port', '0', '--time-scale', '0']);
+    try {
+      await new Promise((resolve, reject) => {
+        child.once('message', resolve);
+        void exited.then((code) => reject(new Error(`exited ${code}: ${output()}`)));
+      });
+      child.disconnect();
+      assert.equal(await exited, 0);
+    } finally {
+      if (child.exitCode === null) child.kill('SIGKILL');
+    }
+  });
+
   it('--list-profiles prints every profile; bad flags fail with a message', async () => {
     const list = run(['sim', '--list-profiles']);
     assert.equal(await list.exited, 0);
