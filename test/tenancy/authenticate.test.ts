@@ -2,6 +2,7 @@
 
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import type { EdgeName } from '../../src/api/edge.ts';
 import { GatewayError } from '../../src/api/errors.ts';
 import { authenticateStage } from '../../src/tenancy/authenticate.ts';
 import { KeysService } from '../../src/tenancy/keys.ts';
@@ -15,7 +16,7 @@ async function setup(masterKey: string | undefined) {
   const counted = countingStore(store);
   const keys = new KeysService({ store: counted });
   const stage = authenticateStage({ keys, masterKey });
-  const run = async (headers: Record<string, string>, edge: 'openai' | 'anthropic' = 'openai') => {
+  const run = async (headers: Record<string, string>, edge: EdgeName = 'openai') => {
     const ctx = fakeContext({ headers, edge });
     let reached = false;
     await stage(ctx, async () => {

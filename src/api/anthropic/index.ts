@@ -9,6 +9,7 @@ import { renderAnthropicStream } from './stream.ts';
 
 export const anthropicEdge: EdgeFormat = {
   name: 'anthropic',
+  keyHeaders: ['x-api-key'],
   parseRequest: parseAnthropicRequest,
   renderResponse(req, res, clientModel) {
     // parseRequest only ever produces chat requests, so an embedding result here is a gateway bug.

@@ -8,6 +8,7 @@ import { renderOpenAIStream } from './stream.ts';
 
 export const openAIEdge: EdgeFormat = {
   name: 'openai',
+  keyHeaders: [],
   parseRequest: parseOpenAIRequest,
   renderResponse(req, res, clientModel) {
     if (res.kind === 'embedding') return renderEmbeddings(res, clientModel);
