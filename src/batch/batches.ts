@@ -5,7 +5,7 @@ import { z } from 'zod';
 import { BATCHABLE_PATHS } from '../api/endpoints.ts';
 import { GatewayError } from '../api/errors.ts';
 import { parseOrThrow } from '../api/validation.ts';
-import type { SqlBatchStore } from '../store/batch/batch-store.ts';
+import type { BatchStore } from './ports.ts';
 import type { Principal } from '../tenancy/principal.ts';
 import type { FilesService } from './files/service.ts';
 import { mayAccess } from './files/service.ts';
@@ -23,7 +23,7 @@ const createSchema = z.strictObject({
 });
 
 export interface BatchesServiceOptions {
-  batches: SqlBatchStore;
+  batches: BatchStore;
   files: FilesService;
   /** Starts ingesting a new batch in the background. */
   startIngest(batchId: string): void;

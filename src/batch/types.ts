@@ -1,5 +1,5 @@
-// The records of the batch capability and the store interface it owns (src/store/batch/
-// implements it once over the portable SqlClient, for SQLite and PostgreSQL alike).
+// The records of the batch capability: files, batches, their items and attempts, dead letters.
+// The store interfaces that keep them are in ports.ts.
 
 import type { BatchablePath } from '../api/endpoints.ts';
 import type { UsageRecord } from '../finops/ports.ts';

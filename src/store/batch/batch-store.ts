@@ -11,6 +11,7 @@ import { insertDeadLetter } from './dlq-store.ts';
 import type {
   Attempt, BatchRecord, BatchStatus, BatchValidationError, ClaimedItem, FileRecord, ItemOutcome, ItemState, NewItem,
 } from '../../batch/types.ts';
+import type { BatchStore, FinishedItem } from '../../batch/ports.ts';
 
 interface BatchRow {
   [k: string]: unknown;
@@ -51,23 +52,10 @@ function toBatch(r: BatchRow): BatchRecord {
   };
 }
 
-/** A finished item as the finalizer writes it to the output or error file. */
-export interface FinishedItem {
-  id: string;
-  line: number;
-  customId: string;
-  state: ItemState;
-  statusCode: number | null;
-  response: string | null;
-  errorCode: string | null;
-  errorMessage: string | null;
-  requestId: string | null;
-}
-
 const UNFINISHED = "('pending', 'queued', 'leased')";
 const s = (ms: number) => Math.floor(ms / 1000);
 
-export class SqlBatchStore {
+export class SqlBatchStore implements BatchStore {
   constructor(private readonly sql: SqlClient) {}
 
   async insertBatch(b: BatchRecord): Promise<void> {
