@@ -1,7 +1,8 @@
 // The Anthropic Messages API at the edge: POST /v1/messages in, Anthropic-shaped JSON, SSE and errors out.
 
 import type { EdgeFormat } from '../edge.ts';
-import { anthropicErrorBody, GatewayError } from '../errors.ts';
+import { GatewayError } from '../errors.ts';
+import { anthropicErrorBody } from './errors.ts';
 import { encodeSse } from '../../providers/sse.ts';
 import { parseAnthropicRequest } from './request.ts';
 import { renderAnthropicMessage } from './response.ts';
