@@ -21,6 +21,18 @@ export default tseslint.config(
       'no-restricted-imports': ['error', { patterns: [{ regex: '(^|/)(server|cli)/', message: 'Only src/cli may import src/server, and nothing imports src/cli: move the contract into api/ or pipeline/.' }] }],
     },
   },
+  // Batch reaches persistence through the ports it owns (src/batch/ports.ts); only its wiring
+  // (index.ts) names the store that implements them.
+  {
+    files: ['src/batch/**/*.ts'],
+    ignores: ['src/batch/index.ts'],
+    rules: {
+      'no-restricted-imports': ['error', { patterns: [
+        { regex: '(^|/)(server|cli)/', message: 'Only src/cli may import src/server, and nothing imports src/cli: move the contract into api/ or pipeline/.' },
+        { regex: '(^|/)store/', message: 'Batch types against its ports (src/batch/ports.ts); only src/batch/index.ts wires in src/store.' },
+      ] }],
+    },
+  },
   {
     files: ['src/server/**/*.ts'],
     rules: {

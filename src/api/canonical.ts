@@ -3,6 +3,8 @@
 // It follows OpenAI's chat model closely because most upstreams speak it, which keeps the
 // common OpenAI -> openai-compatible path free of lossy or costly conversions.
 
+import type { EdgeName } from './edge.ts';
+
 export type EndpointKind = 'chat' | 'completion' | 'embedding';
 
 export interface TextPart {
@@ -64,7 +66,7 @@ export interface RequestMeta {
   /** Gateway-assigned id, echoed as x-request-id and used in logs. */
   requestId: string;
   /** Which edge format the client spoke; decides the error and stream shape. */
-  edge: 'openai' | 'anthropic';
+  edge: EdgeName;
   /** Conversation key for stickiness (OpenAI `user`, Anthropic metadata.user_id). */
   user?: string;
 }

@@ -1,5 +1,5 @@
-// One error type for everything the client may see. Edge formats render it in their own shape:
-// OpenAI {"error":{message,type,param,code}}, Anthropic {"type":"error","error":{type,message}}.
+// One error type for everything the client may see. Each edge renders it in its own shape (its
+// folder's errors.ts): OpenAI {"error":{message,type,param,code}}, Anthropic {"type":"error","error":{type,message}}.
 
 export type ErrorKind =
   | 'invalid_request'
@@ -28,36 +28,6 @@ const STATUS: Record<ErrorKind, number> = {
   upstream_timeout: 504,
   overloaded: 503,
   internal: 500,
-};
-
-const OPENAI_TYPE: Record<ErrorKind, string> = {
-  invalid_request: 'invalid_request_error',
-  authentication: 'authentication_error',
-  permission: 'permission_error',
-  not_found: 'not_found_error',
-  method_not_allowed: 'invalid_request_error',
-  request_too_large: 'invalid_request_error',
-  rate_limit: 'rate_limit_error',
-  upstream_unreachable: 'api_error',
-  upstream_error: 'api_error',
-  upstream_timeout: 'api_error',
-  overloaded: 'api_error',
-  internal: 'api_error',
-};
-
-const ANTHROPIC_TYPE: Record<ErrorKind, string> = {
-  invalid_request: 'invalid_request_error',
-  authentication: 'authentication_error',
-  permission: 'permission_error',
-  not_found: 'not_found_error',
-  method_not_allowed: 'invalid_request_error',
-  request_too_large: 'request_too_large',
-  rate_limit: 'rate_limit_error',
-  upstream_unreachable: 'api_error',
-  upstream_error: 'api_error',
-  upstream_timeout: 'api_error',
-  overloaded: 'overloaded_error',
-  internal: 'api_error',
 };
 
 export interface GatewayErrorOptions {
@@ -103,14 +73,6 @@ export class GatewayError extends Error {
       (this.kind === 'rate_limit' && this.code === 'upstream_rate_limited')
     );
   }
-}
-
-export function openAIErrorBody(err: GatewayError): { error: { message: string; type: string; param: string | null; code: string | null } } {
-  return { error: { message: err.message, type: OPENAI_TYPE[err.kind], param: err.param, code: err.code } };
-}
-
-export function anthropicErrorBody(err: GatewayError): { type: 'error'; error: { type: string; message: string } } {
-  return { type: 'error', error: { type: ANTHROPIC_TYPE[err.kind], message: err.message } };
 }
 
 /** Anything thrown that is not a GatewayError becomes an opaque 500: no stack trace leaks. */

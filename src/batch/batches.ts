@@ -2,18 +2,19 @@
 // background), retrieve, list, cancel. A key sees only its own batches; the master key sees all.
 
 import { z } from 'zod';
+import { BATCHABLE_PATHS } from '../api/endpoints.ts';
 import { GatewayError } from '../api/errors.ts';
 import { parseOrThrow } from '../api/validation.ts';
-import type { SqlBatchStore } from '../store/batch/batch-store.ts';
+import type { BatchStore } from './ports.ts';
 import type { Principal } from '../tenancy/principal.ts';
 import type { FilesService } from './files/service.ts';
 import { mayAccess } from './files/service.ts';
 import { newBatchId } from './ids.ts';
-import { BATCH_ENDPOINTS, TERMINAL_BATCH_STATUSES, type BatchRecord } from './types.ts';
+import { TERMINAL_BATCH_STATUSES, type BatchRecord } from './types.ts';
 
 const createSchema = z.strictObject({
   input_file_id: z.string().min(1),
-  endpoint: z.enum(BATCH_ENDPOINTS),
+  endpoint: z.enum(BATCHABLE_PATHS),
   completion_window: z.string().regex(/^\d{1,3}h$/, 'use hours, e.g. "24h"').default('24h'),
   metadata: z
     .record(z.string().max(64), z.string().max(512))
@@ -22,7 +23,7 @@ const createSchema = z.strictObject({
 });
 
 export interface BatchesServiceOptions {
-  batches: SqlBatchStore;
+  batches: BatchStore;
   files: FilesService;
   /** Starts ingesting a new batch in the background. */
   startIngest(batchId: string): void;

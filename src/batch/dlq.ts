@@ -4,8 +4,7 @@
 
 import { GatewayError } from '../api/errors.ts';
 import type { UndeliveredWebhook } from '../finops/webhooks.ts';
-import type { SqlBatchStore } from '../store/batch/batch-store.ts';
-import type { SqlDeadLetterStore } from '../store/batch/dlq-store.ts';
+import type { BatchStore, DeadLetterStore } from './ports.ts';
 import type { BatchesService } from './batches.ts';
 import type { FilesService } from './files/service.ts';
 import { newDeadLetterId } from './ids.ts';
@@ -24,8 +23,8 @@ export interface ReplayResult {
 }
 
 export interface DeadLetterQueueOptions {
-  deadLetters: SqlDeadLetterStore;
-  batches: SqlBatchStore;
+  deadLetters: DeadLetterStore;
+  batches: BatchStore;
   batchesService: BatchesService;
   files: FilesService;
   resendWebhook?(webhook: string, kind: UndeliveredWebhook['kind'], body: string): string | undefined;

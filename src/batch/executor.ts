@@ -5,8 +5,10 @@
 
 import { performance } from 'node:perf_hooks';
 import type { EndpointKind } from '../api/canonical.ts';
+import type { EdgeFormat } from '../api/edge.ts';
+import { EDGES } from '../api/edges.ts';
+import { BATCHABLE_ENDPOINTS, type BatchablePath } from '../api/endpoints.ts';
 import { toGatewayError, type GatewayError } from '../api/errors.ts';
-import { openAIEdge } from '../api/openai/index.ts';
 import { LOWEST_PRIORITY } from '../api/priority.ts';
 import { USAGE_SINK } from '../finops/stages.ts';
 import type { UsageRecord } from '../finops/ports.ts';
@@ -16,11 +18,8 @@ import { newDeadLetterId } from './ids.ts';
 import { ownerPrincipal } from './ingest.ts';
 import type { Attempt, BatchRecord, ClaimedItem, ItemOutcome } from './types.ts';
 
-const KIND: Record<string, EndpointKind> = {
-  '/v1/chat/completions': 'chat',
-  '/v1/completions': 'completion',
-  '/v1/embeddings': 'embedding',
-};
+/** What an item of a batch for each endpoint runs as: its kind, and the edge its answers are written in. */
+const TARGETS = new Map<BatchablePath, { kind: EndpointKind; edge: EdgeFormat }>(BATCHABLE_ENDPOINTS.map((e) => [e.path, { kind: e.kind, edge: EDGES[e.edge] }]));
 
 const JSON_HEADERS = { 'content-type': 'application/json' };
 
@@ -47,10 +46,11 @@ export class BatchExecutor {
 
   async execute(item: ClaimedItem, batch: BatchRecord, signal: AbortSignal): Promise<ItemOutcome> {
     const ledger: UsageRecord[] = [];
+    const { kind, edge } = TARGETS.get(batch.endpoint)!;
     // The lowest priority: batch work waits behind every interactive request in the admission queue.
     const ctx = this.options.pipeline.context({
-      edge: openAIEdge,
-      kind: KIND[batch.endpoint],
+      edge,
+      kind,
       endpoint: batch.endpoint,
       headers: JSON_HEADERS,
       rawBody: Buffer.from(item.body),
@@ -67,7 +67,7 @@ export class BatchExecutor {
       const result = ctx.result!;
       if (result.type !== 'json') throw new Error('batch requests never stream');
       const response = result.response;
-      const body = JSON.stringify(openAIEdge.renderResponse(ctx.request!, response, ctx.request!.model));
+      const body = JSON.stringify(edge.renderResponse(ctx.request!, response, ctx.request!.model));
       const usage = response.usage;
       const attempt: Attempt = { at: Date.now(), statusCode: 200, code: null, message: null, deployment: ctx.served?.deploymentId ?? null };
       return {
@@ -96,7 +96,7 @@ export class BatchExecutor {
       return {
         ...failure,
         state: 'failed',
-        response: JSON.stringify(openAIEdge.renderError(e)),
+        response: JSON.stringify(edge.renderError(e)),
         deadLetter: {
           id: newDeadLetterId(),
           kind: 'batch_item',

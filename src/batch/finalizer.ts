@@ -3,7 +3,7 @@
 // a renewable lease on the batch; if it dies, another takes over and writes fresh files (a file is
 // published only with the batch's final status, in one transaction).
 
-import type { SqlBatchStore } from '../store/batch/batch-store.ts';
+import type { BatchStore } from './ports.ts';
 import type { FilesService } from './files/service.ts';
 import type { BatchRecord, FileRecord } from './types.ts';
 import { outputLine } from './wire.ts';
@@ -11,7 +11,7 @@ import { outputLine } from './wire.ts';
 const PAGE = 500;
 
 export interface FinalizeDeps {
-  batches: SqlBatchStore;
+  batches: BatchStore;
   files: FilesService;
   leaseMs: number;
 }

@@ -3,7 +3,7 @@
 // ingester holds a renewable lease on the batch, and a batch whose ingester died is ingested again
 // by whichever replica sees it first (items are idempotent per line).
 
-import type { SqlBatchStore } from '../store/batch/batch-store.ts';
+import type { BatchStore } from './ports.ts';
 import type { Principal } from '../tenancy/principal.ts';
 import type { FilesService } from './files/service.ts';
 import { BatchFileChecker, jsonlLines } from './files/jsonl.ts';
@@ -11,7 +11,7 @@ import { newItemId } from './ids.ts';
 import type { BatchRecord, BatchValidationError, NewItem } from './types.ts';
 
 export interface IngestDeps {
-  batches: SqlBatchStore;
+  batches: BatchStore;
   files: FilesService;
   /** Whether the gateway serves this model at all. */
   serves(model: string): boolean;

@@ -1,10 +1,8 @@
-// The records of the batch capability and the store interface it owns (src/store/batch/
-// implements it once over the portable SqlClient, for SQLite and PostgreSQL alike).
+// The records of the batch capability: files, batches, their items and attempts, dead letters.
+// The store interfaces that keep them are in ports.ts.
 
+import type { BatchablePath } from '../api/endpoints.ts';
 import type { UsageRecord } from '../finops/ports.ts';
-
-export const BATCH_ENDPOINTS = ['/v1/chat/completions', '/v1/completions', '/v1/embeddings'] as const;
-export type BatchEndpoint = (typeof BATCH_ENDPOINTS)[number];
 
 export type FileStorageKind = 'directory' | 'database';
 export type FilePurpose = 'batch' | 'batch_output';
@@ -43,7 +41,7 @@ export interface Owner {
 export interface BatchRecord {
   id: string;
   status: BatchStatus;
-  endpoint: BatchEndpoint;
+  endpoint: BatchablePath;
   inputFileId: string;
   completionWindow: string;
   metadata: Record<string, string> | null;

@@ -1,7 +1,7 @@
 // The OpenAI wire shapes of files, batches, batch output lines and dead letters.
 
 import type { BatchRecord, DeadLetter, FileRecord } from './types.ts';
-import type { FinishedItem } from '../store/batch/batch-store.ts';
+import type { FinishedItem } from './ports.ts';
 
 /** OpenAI leaves out what has not happened yet (its spec has these fields optional, not nullable). */
 function withoutNulls<T extends Record<string, unknown>>(o: T): Partial<T> {

@@ -7,7 +7,7 @@
 
 import { randomUUID } from 'node:crypto';
 import type { ModelRegistry } from '../routing/registry.ts';
-import type { SqlBatchStore } from '../store/batch/batch-store.ts';
+import type { BatchStore } from './ports.ts';
 import type { ComponentLogger } from '../telemetry/logger.ts';
 import type { SpareCapacity } from './capacity.ts';
 import type { BatchExecutor } from './executor.ts';
@@ -15,7 +15,7 @@ import { OutcomeWriter } from './outcome-writer.ts';
 import type { BatchRecord, ClaimedItem, ItemOutcome } from './types.ts';
 
 export interface BatchWorkerOptions {
-  batches: SqlBatchStore;
+  batches: BatchStore;
   registry: ModelRegistry;
   executor: BatchExecutor;
   capacity: SpareCapacity;

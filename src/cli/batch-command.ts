@@ -8,7 +8,8 @@ import { basename } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { InvalidArgumentError, type Command } from 'commander';
 import { printList } from './table.ts';
-import { ENDPOINTS, prepareUpload, uploadRefusal } from './batch-input.ts';
+import { BATCHABLE_PATHS } from '../api/endpoints.ts';
+import { ENDPOINT_GUESSES, prepareUpload, uploadRefusal } from './batch-input.ts';
 import { apiClient, GatewayError, poller, processIo, runAction, withGatewayUrl, type CliIo, type GatewayClient, type Json } from './gateway-client.ts';
 import { formatDuration, ProgressReporter, type BatchCounts } from './progress.ts';
 
@@ -192,7 +193,7 @@ interface SubmitFlags extends Connection {
 }
 
 function endpointArg(value: string): string {
-  if (!(ENDPOINTS as readonly string[]).includes(value)) throw new InvalidArgumentError(`expected one of ${ENDPOINTS.join(', ')}`);
+  if (!(BATCHABLE_PATHS as readonly string[]).includes(value)) throw new InvalidArgumentError(`expected one of ${BATCHABLE_PATHS.join(', ')}`);
   return value;
 }
 
@@ -270,7 +271,7 @@ export function registerBatchCommand(program: Command, io: BatchIo = batchProces
       .description('upload FILE.jsonl and start a batch; prints the batch id')
       .argument('<file>', 'JSONL: OpenAI batch lines {custom_id, method, url, body}, or bare request bodies (wrapped as custom_id line-<N>)')
       .option('--model <model>', 'model for bodies that name none (a model already in a body is kept)')
-      .option('--endpoint <path>', `url for bare bodies and the batch (default: from the first line; bodies: messages → chat, prompt → completions, input → embeddings)`, endpointArg)
+      .option('--endpoint <path>', `url for bare bodies and the batch (default: from the first line; bodies: ${ENDPOINT_GUESSES})`, endpointArg)
       .option('--wait', 'follow progress until the batch ends, then download results (exit 0 only if every request succeeded)')
       .option('--out <prefix>', 'with --wait: write <prefix>.output.jsonl and <prefix>.errors.jsonl (default: FILE without .jsonl)'),
   ).action(runAction(io, (file: string, flags: SubmitFlags) => submit(file, flags, io)));

@@ -9,9 +9,9 @@ import { basename, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { BATCHABLE_ENDPOINTS, BATCHABLE_PATHS, batchableEndpointOf } from '../api/endpoints.ts';
 import type { Json } from './gateway-client.ts';
 
-export const ENDPOINTS = ['/v1/chat/completions', '/v1/completions', '/v1/embeddings'] as const;
 /** How many bad lines of a file are listed before "... and N more". */
 const MAX_LISTED_ERRORS = 20;
 
@@ -27,13 +27,8 @@ export type NormalisedLine =
   | { kind: 'error'; message: string }
   | { kind: 'request'; text: string; changed: boolean; url: unknown };
 
-/** messages → chat, prompt → completions, input → embeddings. */
-export function inferEndpoint(body: Json): string | undefined {
-  if ('messages' in body) return '/v1/chat/completions';
-  if ('prompt' in body) return '/v1/completions';
-  if ('input' in body) return '/v1/embeddings';
-  return undefined;
-}
+/** How a bare body's endpoint is told from its fields, for help and error text: "messages → /v1/chat/completions, ...". */
+export const ENDPOINT_GUESSES = BATCHABLE_ENDPOINTS.map((e) => `${e.requiredField} → ${e.path}`).join(', ');
 
 const isObject = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
 
@@ -55,8 +50,8 @@ export function normaliseLine(text: string, lineNo: number, options: NormaliseOp
     }
     return { kind: 'request', text, changed: false, url: value.url };
   }
-  const inferred = inferEndpoint(value);
-  if (!inferred) return { kind: 'error', message: 'neither a batch line {custom_id, method, url, body} nor a request body (with messages, prompt or input)' };
+  const inferred = batchableEndpointOf(value);
+  if (!inferred) return { kind: 'error', message: `neither a batch line {custom_id, method, url, body} nor a request body (${ENDPOINT_GUESSES})` };
   const url = options.endpoint ?? inferred;
   const body = options.model && value.model === undefined ? { ...value, model: options.model } : value;
   return { kind: 'request', text: JSON.stringify({ custom_id: `line-${lineNo}`, method: 'POST', url, body }), changed: true, url };
@@ -104,7 +99,7 @@ export async function prepareUpload(file: string, options: NormaliseOptions): Pr
     await cleanup();
     throw new Error(`cannot read ${file}: ${(err as Error).message}`, { cause: err });
   }
-  const endpoint = options.endpoint ?? (typeof result.firstUrl === 'string' ? result.firstUrl : ENDPOINTS[0]);
+  const endpoint = options.endpoint ?? (typeof result.firstUrl === 'string' ? result.firstUrl : BATCHABLE_PATHS[0]);
   if (!result.changed) await cleanup();
   return { path: result.changed ? copy : file, requests: result.requests, endpoint, errors: result.errors, errorCount: result.errorCount, cleanup };
 }

@@ -5,7 +5,7 @@
 import { maxHeaderSize, STATUS_CODES } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { GatewayError } from '../api/errors.ts';
-import { edgeForPath } from './routes.ts';
+import { edgeForPath } from '../api/edges.ts';
 
 interface ParserError extends Error {
   code?: string;

@@ -14,7 +14,8 @@
 
 import { readFileSync } from 'node:fs';
 import type { Socket } from 'node:net';
-import { openAIErrorBody, GatewayError } from '../api/errors.ts';
+import { GatewayError } from '../api/errors.ts';
+import { openAIErrorBody } from '../api/openai/errors.ts';
 
 export interface ConnectionLimits {
   maxConnections: number;

@@ -5,6 +5,7 @@ import { createServer, type IncomingHttpHeaders, type IncomingMessage, type Serv
 import { performance } from 'node:perf_hooks';
 import type { AddressInfo } from 'node:net';
 import type { EdgeName } from '../api/edge.ts';
+import { edgeForPath } from '../api/edges.ts';
 import { GatewayError } from '../api/errors.ts';
 import { DEFAULT_PRIORITY } from '../api/priority.ts';
 import type { Principal } from '../api/principal.ts';
@@ -20,7 +21,7 @@ import { ConnectionGuard, defaultMaxConnections } from './connection-guard.ts';
 import type { ServerConfig } from '../config/schema.ts';
 import { RequestCancel } from '../util/cancel-signal.ts';
 import { requestIdOf, responseHeaders, sendError, sendJson, sendResult, type InternalErrorLog } from './respond.ts';
-import { edgeForPath, matchRoute, type InferenceRoute } from './routes.ts';
+import { matchRoute, type InferenceRoute } from './routes.ts';
 import { deploymentStatusRoutes } from './admin-status.ts';
 import { AdminRouter } from './admin-router.ts';
 import { ClientRouter } from './client-router.ts';

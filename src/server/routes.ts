@@ -2,8 +2,8 @@
 
 import type { EndpointKind } from '../api/canonical.ts';
 import type { EdgeFormat } from '../api/edge.ts';
-import { openAIEdge } from '../api/openai/index.ts';
-import { anthropicEdge } from '../api/anthropic/index.ts';
+import { EDGES } from '../api/edges.ts';
+import { ENDPOINTS } from '../api/endpoints.ts';
 
 export interface InferenceRoute {
   type: 'inference';
@@ -22,11 +22,9 @@ interface RouteEntry {
   route: Route;
 }
 
+/** The inference endpoints of api/endpoints.ts, then the gateway's own. */
 const ROUTES = new Map<string, RouteEntry>([
-  ['/v1/chat/completions', { method: 'POST', route: { type: 'inference', edge: openAIEdge, kind: 'chat' } }],
-  ['/v1/completions', { method: 'POST', route: { type: 'inference', edge: openAIEdge, kind: 'completion' } }],
-  ['/v1/embeddings', { method: 'POST', route: { type: 'inference', edge: openAIEdge, kind: 'embedding' } }],
-  ['/v1/messages', { method: 'POST', route: { type: 'inference', edge: anthropicEdge, kind: 'chat' } }],
+  ...ENDPOINTS.map((e): [string, RouteEntry] => [e.path, { method: 'POST', route: { type: 'inference', edge: EDGES[e.edge], kind: e.kind } }]),
   ['/v1/models', { method: 'GET', route: { type: 'models' } }],
   ['/healthz', { method: 'GET', route: { type: 'healthz' } }],
   ['/readyz', { method: 'GET', route: { type: 'readyz' } }],
@@ -40,9 +38,4 @@ export function matchRoute(method: string, path: string): RouteMatch {
   if (!entry) return { found: false };
   if (entry.method === method || (method === 'HEAD' && entry.method === 'GET')) return { found: true, route: entry.route };
   return { found: false, allow: entry.method };
-}
-
-/** The edge whose error shape a path's errors use. */
-export function edgeForPath(path: string): EdgeFormat {
-  return path.startsWith('/v1/messages') ? anthropicEdge : openAIEdge;
 }

@@ -6,6 +6,7 @@
 import { timingSafeEqual } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
 import type { EdgeName } from '../api/edge.ts';
+import { EDGES } from '../api/edges.ts';
 import { GatewayError } from '../api/errors.ts';
 import type { Stage } from '../pipeline/index.ts';
 import { ANONYMOUS, MASTER, type Principal } from './principal.ts';
@@ -17,12 +18,14 @@ export interface AuthenticateDeps {
   masterKey: string | undefined;
 }
 
-/** The presented key: `Authorization: Bearer`, or `x-api-key` on the Anthropic edge. */
+/** The presented key: `Authorization: Bearer`, else the first of the edge's own key headers (Anthropic: x-api-key). */
 export function presentedKey(headers: IncomingHttpHeaders, edge: EdgeName): string | undefined {
   const auth = headers.authorization;
   if (typeof auth === 'string' && /^bearer /i.test(auth)) return auth.slice(7).trim();
-  const apiKey = headers['x-api-key'];
-  if (edge === 'anthropic' && typeof apiKey === 'string') return apiKey.trim();
+  for (const name of EDGES[edge].keyHeaders) {
+    const value = headers[name];
+    if (typeof value === 'string') return value.trim();
+  }
   return undefined;
 }
 
@@ -32,7 +35,8 @@ function sameSecret(candidate: string, expected: Buffer): boolean {
 }
 
 function missingKey(edge: EdgeName): GatewayError {
-  const how = edge === 'anthropic' ? 'an x-api-key header or Authorization: Bearer <key>' : 'an Authorization: Bearer <key> header';
+  const own = EDGES[edge].keyHeaders;
+  const how = own.length > 0 ? `an ${own.join(' or ')} header or Authorization: Bearer <key>` : 'an Authorization: Bearer <key> header';
   return new GatewayError('authentication', `Missing API key: send ${how}.`, { code: 'missing_api_key' });
 }
 

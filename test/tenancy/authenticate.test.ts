@@ -1,9 +1,12 @@
-// The authenticate stage: master key, virtual keys, and the loopback gateway without a master key.
+// The authenticate stage with a fake next(): master key, virtual keys, the loopback gateway without
+// a master key, refusals in the shape of the caller's edge; and the admin API's master-key check.
 
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import type { EdgeName } from '../../src/api/edge.ts';
 import { GatewayError } from '../../src/api/errors.ts';
-import { authenticateStage } from '../../src/tenancy/authenticate.ts';
+import { EDGES } from '../../src/api/edges.ts';
+import { authenticateStage, createAdminAuthorizer } from '../../src/tenancy/authenticate.ts';
 import { KeysService } from '../../src/tenancy/keys.ts';
 import { ANONYMOUS, MASTER } from '../../src/tenancy/principal.ts';
 import { countingStore, fakeContext, sqliteTenancy } from './support/fixtures.ts';
@@ -15,16 +18,17 @@ async function setup(masterKey: string | undefined) {
   const counted = countingStore(store);
   const keys = new KeysService({ store: counted });
   const stage = authenticateStage({ keys, masterKey });
-  const run = async (headers: Record<string, string>, edge: 'openai' | 'anthropic' = 'openai') => {
+  let nextCalls = 0;
+  const run = async (headers: Record<string, string>, edge: EdgeName = 'openai') => {
     const ctx = fakeContext({ headers, edge });
-    let reached = false;
+    const before = nextCalls;
     await stage(ctx, async () => {
-      reached = true;
+      nextCalls += 1;
     });
-    assert.ok(reached);
+    assert.equal(nextCalls, before + 1, 'an admitted caller goes on, once');
     return ctx.principal;
   };
-  return { keys, counted, run, close: async () => (await keys.close(), await opened.close()) };
+  return { keys, counted, run, nextCalls: () => nextCalls, close: async () => (await keys.close(), await opened.close()) };
 }
 
 async function refused(p: Promise<unknown>): Promise<GatewayError> {
@@ -89,5 +93,88 @@ describe('authenticate stage without a master key (loopback gateway)', () => {
     await s.keys.revokeKey(key.id);
     assert.equal((await refused(s.run({ authorization: `Bearer ${secret}` }))).code, 'api_key_revoked');
     await s.close();
+  });
+});
+
+describe('authenticate stage refusals', () => {
+  it('a refused caller never reaches the next stage', async () => {
+    const s = await setup(MASTER_KEY);
+    await refused(s.run({}));
+    await refused(s.run({ authorization: 'Bearer sk-sy-00000000000000000000000000000000' }));
+    assert.equal(s.nextCalls(), 0);
+    await s.close();
+  });
+
+  it('answers a missing key in the OpenAI shape, naming the header to send', async () => {
+    const s = await setup(MASTER_KEY);
+    const err = await refused(s.run({}, 'openai'));
+    assert.deepEqual(EDGES.openai.renderError(err), {
+      error: { message: 'Missing API key: send an Authorization: Bearer <key> header.', type: 'authentication_error', param: null, code: 'missing_api_key' },
+    });
+    await s.close();
+  });
+
+  it('answers a missing key in the Anthropic shape, naming x-api-key as well', async () => {
+    const s = await setup(MASTER_KEY);
+    const err = await refused(s.run({}, 'anthropic'));
+    assert.equal(err.status, 401);
+    assert.deepEqual(EDGES.anthropic.renderError(err), {
+      type: 'error',
+      error: { type: 'authentication_error', message: 'Missing API key: send an x-api-key header or Authorization: Bearer <key>.' },
+    });
+    await s.close();
+  });
+
+  it('answers an invalid key in each edge shape', async () => {
+    const s = await setup(MASTER_KEY);
+    const openai = await refused(s.run({ authorization: 'Bearer wrong' }, 'openai'));
+    assert.deepEqual(EDGES.openai.renderError(openai), { error: { message: 'Invalid API key.', type: 'authentication_error', param: null, code: 'invalid_api_key' } });
+    const anthropic = await refused(s.run({ 'x-api-key': 'wrong' }, 'anthropic'));
+    assert.deepEqual(EDGES.anthropic.renderError(anthropic), { type: 'error', error: { type: 'authentication_error', message: 'Invalid API key.' } });
+    await s.close();
+  });
+
+  it('prefers Authorization: Bearer over x-api-key, and trims what it reads', async () => {
+    const s = await setup(MASTER_KEY);
+    assert.equal(await s.run({ authorization: `Bearer  ${MASTER_KEY} `, 'x-api-key': 'wrong' }, 'anthropic'), MASTER);
+    assert.equal(await s.run({ 'x-api-key': ` ${MASTER_KEY}` }, 'anthropic'), MASTER);
+    await s.close();
+  });
+});
+
+describe('the admin authorizer', () => {
+  const check = (authorize: ReturnType<typeof createAdminAuthorizer>, headers: Record<string, string>): GatewayError | undefined => {
+    try {
+      authorize(headers);
+      return undefined;
+    } catch (err) {
+      if (err instanceof GatewayError) return err;
+      throw err;
+    }
+  };
+
+  it('admits the master key only, as a Bearer token', () => {
+    const authorize = createAdminAuthorizer(MASTER_KEY);
+    assert.equal(check(authorize, { authorization: `Bearer ${MASTER_KEY}` }), undefined);
+    assert.equal(check(authorize, { authorization: `bearer ${MASTER_KEY}` }), undefined, 'the scheme is case-insensitive');
+    assert.equal(check(authorize, {})?.code, 'missing_api_key');
+    assert.equal(check(authorize, { authorization: 'Bearer ' })?.code, 'missing_api_key');
+    assert.equal(check(authorize, { 'x-api-key': MASTER_KEY })?.code, 'missing_api_key', 'the admin API is OpenAI-shaped: x-api-key is not read');
+    const wrong = check(authorize, { authorization: `Bearer ${MASTER_KEY}x` });
+    assert.equal(wrong?.code, 'invalid_api_key');
+    assert.equal(wrong?.status, 401);
+  });
+
+  it('refuses a virtual key: only the master key administers', async () => {
+    const s = await setup(MASTER_KEY);
+    const { secret } = await s.keys.createKey({});
+    assert.equal(check(createAdminAuthorizer(MASTER_KEY), { authorization: `Bearer ${secret}` })?.code, 'invalid_api_key');
+    await s.close();
+  });
+
+  it('admits every caller of a gateway without a master key (it answers loopback only)', () => {
+    const authorize = createAdminAuthorizer(undefined);
+    assert.equal(check(authorize, {}), undefined);
+    assert.equal(check(authorize, { authorization: 'Bearer anything' }), undefined);
   });
 });

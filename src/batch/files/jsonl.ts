@@ -1,9 +1,8 @@
 // Splits a byte stream into JSONL lines without holding more than one line at a time, and checks
 // each line against the batch input format: {custom_id, method: "POST", url, body}.
 
-import { BATCH_ENDPOINTS, type BatchEndpoint } from '../types.ts';
+import { BATCHABLE_PATHS, endpointAt, type BatchablePath } from '../../api/endpoints.ts';
 
-const ENDPOINTS: ReadonlySet<string> = new Set(BATCH_ENDPOINTS);
 const MAX_CUSTOM_ID = 512;
 
 /** Cuts bytes into lines as they arrive, holding only the unfinished line. */
@@ -65,7 +64,7 @@ export class LineTooLongError extends Error {
 
 export interface BatchLine {
   customId: string;
-  url: BatchEndpoint;
+  url: BatchablePath;
   model: string;
   body: Record<string, unknown>;
 }
@@ -83,12 +82,12 @@ export function parseBatchLine(text: string): BatchLine | string {
   if (typeof v.custom_id !== 'string' || v.custom_id === '') return 'custom_id must be a non-empty string';
   if (v.custom_id.length > MAX_CUSTOM_ID) return `custom_id must be at most ${MAX_CUSTOM_ID} characters`;
   if (v.method !== 'POST') return 'method must be "POST"';
-  if (typeof v.url !== 'string' || !ENDPOINTS.has(v.url)) return `url must be one of ${BATCH_ENDPOINTS.join(', ')}`;
+  if (typeof v.url !== 'string' || !endpointAt(v.url)?.batchable) return `url must be one of ${BATCHABLE_PATHS.join(', ')}`;
   if (typeof v.body !== 'object' || v.body === null || Array.isArray(v.body)) return 'body must be a JSON object (the request)';
   const body = v.body as Record<string, unknown>;
   if (typeof body.model !== 'string' || body.model === '') return 'body.model must be a non-empty string';
   if (body.stream === true) return 'body.stream is not supported in batch requests (remove it)';
-  return { customId: v.custom_id, url: v.url as BatchEndpoint, model: body.model, body };
+  return { customId: v.custom_id, url: v.url as BatchablePath, model: body.model, body };
 }
 
 export interface LineProblem {

@@ -6,7 +6,7 @@ import type { IncomingMessage } from 'node:http';
 import type { Readable } from 'node:stream';
 import busboy from 'busboy';
 import { GatewayError } from '../../api/errors.ts';
-import type { SqlFileStore } from '../../store/batch/file-store.ts';
+import type { FileStore } from '../ports.ts';
 import type { Principal } from '../../tenancy/principal.ts';
 import { newFileId } from '../ids.ts';
 import type { FilePurpose, FileRecord } from '../types.ts';
@@ -14,7 +14,7 @@ import { BatchFileChecker, LineSplitter, LineTooLongError } from './jsonl.ts';
 import type { FileContents } from './storage.ts';
 
 export interface FilesServiceOptions {
-  files: SqlFileStore;
+  files: FileStore;
   contents: FileContents;
   maxFileBytes: number;
   maxLines: number;

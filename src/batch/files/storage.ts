@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { StringDecoder } from 'node:string_decoder';
-import type { SqlFileStore } from '../../store/batch/file-store.ts';
+import type { FileStore } from '../ports.ts';
 import type { FileStorageKind } from '../types.ts';
 
 export interface FileContentStorage {
@@ -70,7 +70,7 @@ const CHUNKS_PER_READ = 8;
 export class DatabaseStorage implements FileContentStorage {
   readonly kind = 'database' as const;
 
-  constructor(private readonly files: SqlFileStore) {}
+  constructor(private readonly files: FileStore) {}
 
   async write(fileId: string, source: AsyncIterable<Buffer | string>): Promise<number> {
     const decoder = new StringDecoder('utf8');

@@ -3,13 +3,15 @@
 // a claim takes items with one statement (FOR UPDATE SKIP LOCKED on PostgreSQL; SQLite has a
 // single writer), and a result is written only while the worker's lease token still matches.
 
+import type { BatchablePath } from '../../api/endpoints.ts';
 import type { SqlClient, SqlExecutor, SqlValue } from '../sql.ts';
 import { insertUsageRecords } from '../finops/ledger-store.ts';
 import { insertFileRecord } from './file-store.ts';
 import { insertDeadLetter } from './dlq-store.ts';
 import type {
-  Attempt, BatchEndpoint, BatchRecord, BatchStatus, BatchValidationError, ClaimedItem, FileRecord, ItemOutcome, ItemState, NewItem,
+  Attempt, BatchRecord, BatchStatus, BatchValidationError, ClaimedItem, FileRecord, ItemOutcome, ItemState, NewItem,
 } from '../../batch/types.ts';
+import type { BatchStore, FinishedItem } from '../../batch/ports.ts';
 
 interface BatchRow {
   [k: string]: unknown;
@@ -23,7 +25,7 @@ function toBatch(r: BatchRow): BatchRecord {
   return {
     id: String(r.id),
     status: r.status as BatchStatus,
-    endpoint: r.endpoint as BatchEndpoint,
+    endpoint: r.endpoint as BatchablePath,
     inputFileId: String(r.input_file_id),
     completionWindow: String(r.completion_window),
     metadata: r.metadata ? (JSON.parse(String(r.metadata)) as Record<string, string>) : null,
@@ -50,23 +52,10 @@ function toBatch(r: BatchRow): BatchRecord {
   };
 }
 
-/** A finished item as the finalizer writes it to the output or error file. */
-export interface FinishedItem {
-  id: string;
-  line: number;
-  customId: string;
-  state: ItemState;
-  statusCode: number | null;
-  response: string | null;
-  errorCode: string | null;
-  errorMessage: string | null;
-  requestId: string | null;
-}
-
 const UNFINISHED = "('pending', 'queued', 'leased')";
 const s = (ms: number) => Math.floor(ms / 1000);
 
-export class SqlBatchStore {
+export class SqlBatchStore implements BatchStore {
   constructor(private readonly sql: SqlClient) {}
 
   async insertBatch(b: BatchRecord): Promise<void> {

@@ -2,6 +2,7 @@
 // last error and the attempt history until someone replays or purges them.
 
 import type { SqlClient, SqlExecutor, SqlValue } from '../sql.ts';
+import type { DeadLetterStore } from '../../batch/ports.ts';
 import type { Attempt, DeadLetter, DeadLetterFilter, DeadLetterKind, NewDeadLetter } from '../../batch/types.ts';
 
 const COLUMNS = 'id, kind, batch_id, item_id, custom_id, model, webhook, owner_key_id, error_code, error_message, status_code, attempts, history, payload, created_ms, replayed_ms, replay_count';
@@ -54,7 +55,7 @@ function whereOf(filter: DeadLetterFilter): { clause: string; params: SqlValue[]
   return { clause: parts.join(' AND '), params };
 }
 
-export class SqlDeadLetterStore {
+export class SqlDeadLetterStore implements DeadLetterStore {
   constructor(private readonly sql: SqlClient) {}
 
   insert(d: NewDeadLetter): Promise<void> {

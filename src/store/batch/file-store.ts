@@ -1,6 +1,7 @@
 // File metadata and, for `database` storage, file contents as ordered text chunks.
 
 import type { SqlClient, SqlExecutor } from '../sql.ts';
+import type { FileListQuery, FileStore } from '../../batch/ports.ts';
 import type { FilePurpose, FileRecord, FileStorageKind } from '../../batch/types.ts';
 
 interface FileRow {
@@ -30,15 +31,6 @@ function toFile(r: FileRow): FileRecord {
   };
 }
 
-export interface FileListQuery {
-  /** Only this key's files; undefined lists every file (master key). */
-  ownerKeyId?: string | null;
-  purpose?: string;
-  after?: string;
-  limit: number;
-  order: 'asc' | 'desc';
-}
-
 export async function insertFileRecord(tx: SqlExecutor, f: FileRecord): Promise<void> {
   await tx.run(
     'INSERT INTO files (id, purpose, filename, bytes, line_count, storage, owner_key_id, owner_team_id, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
@@ -46,7 +38,7 @@ export async function insertFileRecord(tx: SqlExecutor, f: FileRecord): Promise<
   );
 }
 
-export class SqlFileStore {
+export class SqlFileStore implements FileStore {
   constructor(private readonly sql: SqlClient) {}
 
   insert(f: FileRecord): Promise<void> {

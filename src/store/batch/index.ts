@@ -1,14 +1,15 @@
 // The batch stores over one SqlClient (SQLite or PostgreSQL, whichever openStore chose).
 
+import type { BatchStore, DeadLetterStore, FileStore } from '../../batch/ports.ts';
 import type { SqlClient } from '../sql.ts';
 import { SqlBatchStore } from './batch-store.ts';
 import { SqlDeadLetterStore } from './dlq-store.ts';
 import { SqlFileStore } from './file-store.ts';
 
 export interface BatchStores {
-  files: SqlFileStore;
-  batches: SqlBatchStore;
-  deadLetters: SqlDeadLetterStore;
+  files: FileStore;
+  batches: BatchStore;
+  deadLetters: DeadLetterStore;
 }
 
 export function batchStores(sql: SqlClient): BatchStores {
@@ -16,4 +17,3 @@ export function batchStores(sql: SqlClient): BatchStores {
 }
 
 export { SqlBatchStore, SqlDeadLetterStore, SqlFileStore };
-export type { FinishedItem } from './batch-store.ts';

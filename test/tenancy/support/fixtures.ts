@@ -4,6 +4,8 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { CanonicalChunk, CanonicalRequest, Usage } from '../../../src/api/canonical.ts';
+import type { EdgeName } from '../../../src/api/edge.ts';
+import { EDGES } from '../../../src/api/edges.ts';
 import { RequestContext, respondWithStream } from '../../../src/pipeline/index.ts';
 import { openStore, type OpenedStore } from '../../../src/store/open.ts';
 import { SqlTenancyStore } from '../../../src/store/tenancy/sql-tenancy-store.ts';
@@ -48,9 +50,9 @@ export function chatRequest(overrides: Partial<CanonicalRequest> = {}): Canonica
   };
 }
 
-export function fakeContext(options: { principal?: Principal; request?: CanonicalRequest; headers?: Record<string, string>; edge?: 'openai' | 'anthropic'; signal?: AbortSignal } = {}): RequestContext {
+export function fakeContext(options: { principal?: Principal; request?: CanonicalRequest; headers?: Record<string, string>; edge?: EdgeName; signal?: AbortSignal } = {}): RequestContext {
   const ctx = new RequestContext({
-    edge: { name: options.edge ?? 'openai' } as RequestContext['edge'],
+    edge: EDGES[options.edge ?? 'openai'],
     kind: 'chat',
     endpoint: '/v1/chat/completions',
     headers: options.headers ?? {},
