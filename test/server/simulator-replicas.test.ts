@@ -60,18 +60,33 @@ describe('simulator replicas never outlive the gateway', () => {
     });
   }
 
-  it('exit when start-up fails after they were launched (Redis unreachable)', async () => {
+  it('exit when start-up fails after they were launched (an address the host does not have)', async () => {
     const model = uniqueModel();
-    const closed = await listenOn(0);
-    const port = (closed.address() as { port: number }).port;
-    await close(closed);
-    const gateway = spawnGateway({ config: oneModel(model, 2), env: { REDIS_URL: `redis://127.0.0.1:${port}` } });
+    // 192.0.2.0/24 is reserved for documentation: no host has it, so binding fails (EADDRNOTAVAIL)
+    // after the replicas were launched. A master key lets the gateway bind beyond loopback.
+    const gateway = spawnGateway({ config: oneModel(model, 2), args: ['--host', '192.0.2.1'], env: { SWITCHYARD_MASTER_KEY: 'sk-supervision-test-key' } });
     try {
-      await waitForPids(() => pidsWithArg(model), 2, 30_000);
       assert.notEqual(await gateway.exited, 0, `start-up fails:\n${gateway.output()}`);
       await waitForPids(() => pidsWithArg(model), 0, 10_000);
     } finally {
       gateway.child.kill('SIGKILL');
+      killAll(pidsWithArg(model));
+    }
+  });
+
+  it('end with a gateway that started degraded (Redis unreachable is not a start-up failure)', async () => {
+    const model = uniqueModel();
+    const closed = await listenOn(0);
+    const port = (closed.address() as { port: number }).port;
+    await close(closed);
+    const gateway = await startGateway({ config: oneModel(model, 2), env: { REDIS_URL: `redis://127.0.0.1:${port}` } });
+    try {
+      await waitForPids(() => pidsWithArg(model), 2, 30_000);
+      assert.match(gateway.output(), /DEGRADED/);
+      await gateway.stop('SIGKILL');
+      await waitForPids(() => pidsWithArg(model), 0, 10_000);
+    } finally {
+      await gateway.stop('SIGKILL');
       killAll(pidsWithArg(model));
     }
   });
