@@ -3,7 +3,7 @@
 import type { ProviderAdapter } from '../types.ts';
 import { buildAnthropicCall } from './request.ts';
 import { parseAnthropicResponse } from './response.ts';
-import { parseAnthropicStream } from './stream.ts';
+import { AnthropicStreamDecoder, parseAnthropicStream } from './stream.ts';
 import { parseAnthropicError } from './errors.ts';
 
 export const anthropicProvider: ProviderAdapter = {
@@ -11,5 +11,6 @@ export const anthropicProvider: ProviderAdapter = {
   buildRequest: buildAnthropicCall,
   parseResponse: parseAnthropicResponse,
   parseStream: parseAnthropicStream,
+  streamDecoder: () => new AnthropicStreamDecoder(),
   parseError: parseAnthropicError,
 };
