@@ -4,7 +4,7 @@
 import type { ProviderAdapter } from '../types.ts';
 import { buildOpenAIFormatCall, type OpenAIFormatOptions } from './request.ts';
 import { parseOpenAIFormatResponse } from './response.ts';
-import { OpenAIFormatStreamDecoder, parseOpenAIFormatStream } from './stream.ts';
+import { OpenAIFormatStreamDecoder } from './stream.ts';
 import { mapUpstreamError } from './errors.ts';
 import { ENGINE_QUIRKS } from './quirks.ts';
 import type { Engine } from '../../config/schema.ts';
@@ -14,7 +14,6 @@ export function createOpenAIFormatAdapter(kind: 'openai-compatible' | 'openai', 
     kind,
     buildRequest: (req, target) => buildOpenAIFormatCall(req, target, options),
     parseResponse: parseOpenAIFormatResponse,
-    parseStream: parseOpenAIFormatStream,
     streamDecoder: (req) => new OpenAIFormatStreamDecoder(req),
     parseError: mapUpstreamError,
   };
