@@ -10,8 +10,9 @@ import type {
 } from '../api/canonical.ts';
 import type { GatewayError } from '../api/errors.ts';
 import type { SseEvent } from './sse.ts';
+import type { ProviderKind } from './registry.ts';
 
-export type ProviderKind = 'openai-compatible' | 'openai' | 'anthropic';
+export type { ProviderKind };
 
 export interface UpstreamTarget {
   /** Base URL of the deployment, e.g. http://10.0.0.5:8000/v1 or https://api.anthropic.com */

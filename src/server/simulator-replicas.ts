@@ -1,10 +1,12 @@
 // Launches the simulator deployments of the config as child processes on free loopback ports and
-// rewrites them into openai-compatible deployments pointing at those processes.
+// puts in their place the upstream deployments their definition serves replicas as
+// (providers/simulator/definition.ts).
 
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import type { DeploymentConfig, ModelConfig } from '../config/schema.ts';
 import type { Logger } from '../telemetry/logger.ts';
+import { simulatorDefinition } from '../providers/simulator/definition.ts';
 
 const CLI_ENTRY = fileURLToPath(new URL('../cli/main.ts', import.meta.url));
 const READY_TIMEOUT_MS = 20_000;
@@ -58,19 +60,9 @@ export async function launchSimulatorDeployments(models: ModelConfig[], logger: 
         }
         const launched = await Promise.all(Array.from({ length: d.replicas }, () => launchOne(model.name, d.profile, d.time_scale, logger)));
         replicas.push(...launched);
+        const { launch } = simulatorDefinition;
         launched.forEach((replica, r) =>
-          deployments.push({
-            provider: 'openai-compatible',
-            id: `${d.id ?? `${model.name}#${i}`}-sim${r}`,
-            url: `${replica.url}/v1`,
-            model: model.name,
-            engine: 'vllm',
-            weight: d.weight,
-            headers: d.headers,
-            max_concurrency: d.max_concurrency,
-            gpu_hourly_usd: d.gpu_hourly_usd,
-            gpus: d.gpus,
-          }),
+          deployments.push(launch.replica(d, { id: launch.replicaId(d.id ?? `${model.name}#${i}`, r), url: replica.url }, model.name)),
         );
       }
       resolved.push({ ...model, deployments });
