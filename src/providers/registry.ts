@@ -3,7 +3,7 @@
 // exactly these kinds, in this order in its error messages; routing and finops look them up here.
 
 import type { z } from 'zod';
-import type { DeploymentDefinition, LaunchedDeploymentDefinition, Probes, UpstreamDeploymentConfig, UpstreamProviderDefinition } from './definition.ts';
+import type { DeploymentDefinition, LaunchedDeploymentDefinition, Probes, UpstreamDeploymentConfig } from './definition.ts';
 import type { ProviderAdapter } from './types.ts';
 import { openAICompatibleDefinition } from './openai-compatible/definition.ts';
 import { openAIDefinition } from './openai/definition.ts';
@@ -69,7 +69,6 @@ export function resolveUpstream(config: DeploymentConfig): ResolvedUpstream | un
   const definition = deploymentDefinition(config.provider);
   if ('launch' in definition) return undefined;
   // The config was validated by the schema of the definition its `provider` names, so it is that
-  // definition's config; the registry's union cannot say so to the type checker.
-  const upstream = definition as UpstreamProviderDefinition<string, z.ZodObject> & { adapter(c: DeploymentConfig): ProviderAdapter; probes(c: DeploymentConfig): Probes };
-  return { adapter: upstream.adapter(config), probes: upstream.probes(config), config: config as UpstreamConfig };
+  // definition's config (the type checker sees a config of any kind, one definition of any kind).
+  return { adapter: definition.adapter(config), probes: definition.probes(config), config: config as UpstreamConfig };
 }
