@@ -2,77 +2,19 @@
 
 import { z } from 'zod';
 import { POLICY_NAMES } from '../routing/policies/index.ts';
-import { finopsSchema, selfHostedCostFields } from '../finops/config.ts';
+import { finopsSchema } from '../finops/config.ts';
+import { DEPLOYMENT_KINDS, DEPLOYMENT_SCHEMAS } from '../providers/registry.ts';
 import { batchSchema } from '../batch/config.ts';
 import { limitsSchema } from '../tenancy/config.ts';
 import { masterKeyProblem } from './master-key.ts';
-import { DEFAULT_PROFILE, PROFILE_NAMES, unknownProfileMessage } from '../sim/profiles.ts';
 
 const positiveInt = z.number().int().positive();
 const durationMs = z.number().int().positive();
 
-export const ENGINES = ['vllm', 'sglang', 'llamacpp', 'ollama', 'tgi', 'lmstudio', 'generic'] as const;
-export type Engine = (typeof ENGINES)[number];
-
-const url = z.url({ error: 'expected a URL such as http://127.0.0.1:8000/v1' });
-
-const common = {
-  id: z.string().min(1).regex(/^[A-Za-z0-9._:-]+$/, 'use letters, digits, ".", "_", ":" or "-"').optional(),
-  weight: z.number().positive().default(1),
-  headers: z.record(z.string(), z.string()).default({}),
-};
-
-const selfHosted = {
-  /** Requests beyond this wait in the model's gateway queue instead of piling onto the replica. */
-  max_concurrency: positiveInt.optional(),
-  ...selfHostedCostFields,
-};
-
-const openAICompatibleDeployment = z.strictObject({
-  provider: z.literal('openai-compatible'),
-  url,
-  model: z.string().min(1).optional(),
-  api_key: z.string().optional(),
-  engine: z.enum(ENGINES).default('generic'),
-  health_path: z.string().startsWith('/').optional(),
-  metrics_path: z.string().startsWith('/').nullable().optional(),
-  ...selfHosted,
-  ...common,
+/** One deployment: the schema of the kind its `provider` names, from the provider registry. */
+export const deploymentSchema = z.discriminatedUnion('provider', DEPLOYMENT_SCHEMAS, {
+  error: `expected provider to be one of: ${DEPLOYMENT_KINDS.join(', ')}`,
 });
-
-const openAIDeployment = z.strictObject({
-  provider: z.literal('openai'),
-  url: url.default('https://api.openai.com/v1'),
-  model: z.string().min(1).optional(),
-  api_key: z.string().min(1, 'an OpenAI deployment needs api_key, e.g. ${OPENAI_API_KEY}'),
-  max_concurrency: positiveInt.optional(),
-  ...common,
-});
-
-const anthropicDeployment = z.strictObject({
-  provider: z.literal('anthropic'),
-  url: url.default('https://api.anthropic.com'),
-  model: z.string().min(1).optional(),
-  api_key: z.string().min(1, 'an Anthropic deployment needs api_key, e.g. ${ANTHROPIC_API_KEY}'),
-  max_concurrency: positiveInt.optional(),
-  ...common,
-});
-
-/** Replicas of the built-in simulator, launched by the gateway as child processes on free loopback ports. */
-const simulatorDeployment = z.strictObject({
-  provider: z.literal('simulator'),
-  replicas: positiveInt.max(64).default(1),
-  profile: z.enum(PROFILE_NAMES, { error: (issue) => unknownProfileMessage(String(issue.input)) }).default(DEFAULT_PROFILE),
-  time_scale: z.number().min(0).default(1),
-  ...selfHosted,
-  ...common,
-});
-
-export const deploymentSchema = z.discriminatedUnion(
-  'provider',
-  [openAICompatibleDeployment, openAIDeployment, anthropicDeployment, simulatorDeployment],
-  { error: 'expected provider to be one of: openai-compatible, openai, anthropic, simulator' },
-);
 
 export const timeoutsSchema = z.strictObject({
   connect_ms: durationMs.default(5_000),

@@ -1,7 +1,7 @@
-// Config additions for FinOps, as zod schemas the main config schema merges:
-//   - `finopsSchema` becomes the top-level `finops:` section (optional, every field defaulted);
-//   - `selfHostedCostFields` is spread into self-hosted deployments (openai-compatible, simulator).
-// Field meanings are documented in docs/finops.md.
+// Config additions for FinOps: `finopsSchema` becomes the top-level `finops:` section (optional,
+// every field defaulted), which the main config schema merges. The GPU cost fields of self-hosted
+// deployments are deployment fields (providers/deployment-fields.ts). Field meanings are
+// documented in docs/finops.md.
 
 import { z } from 'zod';
 
@@ -17,14 +17,6 @@ export const modelPriceSchema = z.strictObject({
   cache_write_per_1m: usd.optional(),
   output_per_1m: usd,
 });
-
-/** Spread into the self-hosted deployment schemas: what the hardware behind it costs. */
-export const selfHostedCostFields = {
-  /** Hourly price of one GPU (cloud list price or amortised purchase plus power). */
-  gpu_hourly_usd: usd.optional(),
-  /** GPUs serving this deployment (per replica for simulator deployments). Default 1. */
-  gpus: positiveInt.optional(),
-};
 
 export const BUDGET_SCOPES = ['key', 'team', 'global'] as const;
 export const BUDGET_PERIODS = ['daily', 'weekly', 'monthly'] as const;

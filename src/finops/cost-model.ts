@@ -14,8 +14,6 @@ import type { DeploymentCostSpec } from './deployments.ts';
 import { costOf, maxCostOf, type ModelPrice, type PriceBook } from './pricing.ts';
 import type { SelfHostedRates } from './self-hosted.ts';
 
-const HOSTED = new Set(['openai', 'anthropic']);
-
 export class CostModel {
   private readonly deployments = new Map<string, DeploymentCostSpec>();
   private readonly byModel = new Map<string, DeploymentCostSpec[]>();
@@ -83,7 +81,7 @@ export class CostModel {
   unpricedHostedModels(): string[] {
     const out = new Set<string>();
     for (const d of this.deployments.values()) {
-      if (HOSTED.has(d.provider) && !this.priceFor(d.model, d.id)) out.add(d.model);
+      if (d.hosted && !this.priceFor(d.model, d.id)) out.add(d.model);
     }
     return [...out];
   }

@@ -1,12 +1,18 @@
 // What FinOps needs to know about each deployment: which model it serves, what it is called
-// upstream (for the price book), and for self-hosted ones what its GPUs cost per hour.
+// upstream (for the price book), whether it is hosted, and for self-hosted ones what its GPUs
+// cost per hour. Kinds are read from the provider registry.
+
+import { isHosted, launchOf } from '../providers/registry.ts';
 
 export interface DeploymentCostSpec {
   /** The run-time deployment id, as the meter reports it. */
   id: string;
   /** Switchyard model name. */
   model: string;
+  /** The upstream provider serving it (for a launched replica, the provider it is served as). */
   provider: string;
+  /** Priced per token by a vendor, from the provider registry; self-hosted ones may be GPU-priced. */
+  hosted: boolean;
   /** Model name sent upstream (price-book lookups for hosted providers). */
   upstreamModel: string;
   /** Set for self-hosted deployments whose cost comes from GPU time. */
@@ -23,6 +29,7 @@ export interface ModelLike {
     id?: string;
     provider: string;
     model?: string;
+    /** Replicas of a launched kind (the schema defaults it to 1). */
     replicas?: number;
     gpu_hourly_usd?: number;
     gpus?: number;
@@ -30,24 +37,26 @@ export interface ModelLike {
 }
 
 /**
- * Deployment specs from config models. A simulator deployment expands to one spec per replica
- * with the ids the gateway gives its replicas (`<id or model#i>-sim<r>`), each replica carrying
- * the configured GPUs; already-expanded models (openai-compatible with ids) pass through.
+ * Deployment specs from config models. A deployment of a launched kind (the simulator) expands to
+ * one spec per replica, with the ids and provider its definition gives the replicas, each replica
+ * carrying the configured GPUs; already-expanded models (replicas with ids) pass through.
  */
 export function deploymentCostsFromModels(models: readonly ModelLike[]): DeploymentCostSpec[] {
   const out: DeploymentCostSpec[] = [];
   for (const model of models) {
     model.deployments.forEach((d, i) => {
+      const launch = launchOf(d.provider);
       const base = {
         model: model.name,
-        provider: d.provider === 'simulator' ? 'openai-compatible' : d.provider,
+        provider: launch ? launch.servedAs : d.provider,
+        hosted: isHosted(d.provider),
         upstreamModel: d.model ?? model.name,
         gpuHourlyUsd: d.gpu_hourly_usd,
         gpus: d.gpus ?? 1,
       };
       const id = d.id ?? `${model.name}#${i}`;
-      if (d.provider === 'simulator') {
-        for (let r = 0; r < (d.replicas ?? 1); r++) out.push({ ...base, id: `${id}-sim${r}` });
+      if (launch) {
+        for (let r = 0; r < (d.replicas ?? 1); r++) out.push({ ...base, id: launch.replicaId(id, r) });
       } else {
         out.push({ ...base, id });
       }

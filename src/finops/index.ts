@@ -269,7 +269,7 @@ export type { BudgetReservation } from './budget-guard.ts';
 export type { FinopsRoute } from './admin-routes.ts';
 export type { UndeliveredWebhook } from './webhooks.ts';
 export type { FinopsConfig } from './config.ts';
-export { finopsSchema, selfHostedCostFields } from './config.ts';
+export { finopsSchema } from './config.ts';
 export { costOf, PriceBook, type ModelPrice } from './pricing.ts';
 export { budgetStage, finishRequest, ledgerStage, RESERVATION, USAGE_SINK } from './stages.ts';
 export { deploymentCostsFromModels, type DeploymentCostSpec, type ModelLike } from './deployments.ts';

@@ -89,9 +89,10 @@ export class DecodedStream implements AsyncIterableIterator<CanonicalChunk>, Bod
   private decode(piece: Buffer | undefined): void {
     const events = piece === undefined ? this.sse.end(this.events) : this.sse.push(piece, this.events);
     try {
-      let complete = piece === undefined;
+      // At the body's end, the last event (one not followed by a blank line) is still decoded.
+      let complete = false;
       for (let i = 0; i < events.length && !complete; i++) complete = this.decoder.event(events[i], this.decoded);
-      if (complete) {
+      if (complete || piece === undefined) {
         this.finished = true;
         // The closing chunks (usage) once no more events will come; throws when the stream was cut short.
         this.decoder.end(this.decoded);

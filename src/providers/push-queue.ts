@@ -1,9 +1,9 @@
-// The queue between an upstream transfer that pushes (undici's socket parser) and a reader that
-// pulls (for await): items wait here until read, a reader already waiting is handed the next one
-// directly, the producer is asked to pause above a high-water mark and resumed once the reader has
-// brought the queue down to a low-water mark; the end or a failure reaches the reader after the
-// items pushed before it. A plain async iterator: a queued item costs the reader one resolved
-// promise, with no async step of its own per push.
+// The queue between a producer that pushes (the stream decoder, fed body pieces by undici's socket
+// parser) and a reader that pulls (for await): items wait here until read, a reader already waiting
+// is handed the next one directly, the producer is asked to pause above a high-water mark and
+// resumed once the reader has brought the queue down to a low-water mark; the end or a failure
+// reaches the reader after the items pushed before it. A plain async iterator: a queued item costs
+// the reader one resolved promise, with no async step of its own per push.
 
 import type { BodySink } from './upstream-exchange.ts';
 

@@ -1,18 +1,18 @@
 // A provider is a pure transform between the canonical shapes and one upstream wire format.
 // It does no I/O: the gateway's upstream client sends what buildRequest returns and feeds the
-// response (parsed JSON, or SSE events) back through parseResponse / parseStream.
+// response back through parseResponse (parsed JSON) or a streamDecoder (SSE events, one at a time).
 
 import type {
   CanonicalEmbeddingResponse,
   CanonicalRequest,
   CanonicalResponse,
-  CanonicalStream,
   CanonicalChunk,
 } from '../api/canonical.ts';
 import type { GatewayError } from '../api/errors.ts';
 import type { SseEvent } from './sse.ts';
+import type { ProviderKind } from './registry.ts';
 
-export type ProviderKind = 'openai-compatible' | 'openai' | 'anthropic';
+export type { ProviderKind };
 
 export interface UpstreamTarget {
   /** Base URL of the deployment, e.g. http://10.0.0.5:8000/v1 or https://api.anthropic.com */
@@ -46,16 +46,12 @@ export interface ProviderAdapter {
   buildRequest(req: CanonicalRequest, target: UpstreamTarget): UpstreamCall;
   parseResponse(req: CanonicalRequest, body: unknown): CanonicalResponse | CanonicalEmbeddingResponse;
   /**
-   * Turns upstream SSE events into canonical chunks: one `start`, then `delta`s, then exactly one
-   * `usage` last (estimated if the upstream sent none). Throws GatewayError if the upstream sends an
-   * in-band error event or ends without finishing.
+   * A decoder for one streamed response. Fed the upstream's SSE events in order, it turns them into
+   * canonical chunks: one `start`, then `delta`s, then exactly one `usage` last (estimated if the
+   * upstream sent none). It throws GatewayError if the upstream sends an in-band error event or
+   * ends without finishing. Synchronous, so the relay decodes every event of a body piece at once.
    */
-  parseStream(req: CanonicalRequest, events: AsyncIterable<SseEvent>): CanonicalStream;
-  /**
-   * Optional synchronous form of parseStream, with the same contract, which the relay prefers: it
-   * parses every event of a body piece in one go instead of through two async generators per event.
-   */
-  streamDecoder?(req: CanonicalRequest): StreamDecoder;
+  streamDecoder(req: CanonicalRequest): StreamDecoder;
   /** Maps an upstream non-2xx response to the error the client sees. */
   parseError(status: number, bodyText: string, headers: Record<string, string | string[] | undefined>): GatewayError;
 }

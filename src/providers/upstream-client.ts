@@ -1,21 +1,16 @@
 // Sends one provider call to one deployment over its undici pool and hands back a canonical
 // response or stream. Owns the transport concerns: timeouts, cancellation, transport-error mapping.
 
-import type { CanonicalChunk, CanonicalEmbeddingResponse, CanonicalRequest, CanonicalResponse, CanonicalStream } from '../api/canonical.ts';
+import type { CanonicalEmbeddingResponse, CanonicalRequest, CanonicalResponse, CanonicalStream } from '../api/canonical.ts';
 import { GatewayError } from '../api/errors.ts';
 import type { Deployment, WorkTicket } from '../routing/deployment.ts';
 import type { CancelSignal } from '../util/cancel-signal.ts';
-import { parseSse } from './sse.ts';
 import { DecodedStream } from './decoded-stream.ts';
-import { PushQueue } from './push-queue.ts';
 import { UpstreamExchange } from './upstream-exchange.ts';
 
 export type UpstreamResult =
   | { type: 'json'; response: CanonicalResponse | CanonicalEmbeddingResponse }
   | { type: 'stream'; stream: CanonicalStream };
-
-/** Body pieces waiting for an async-generator parser beyond which the transfer is paused. */
-const BODY_HIGH_WATER_PIECES = 64;
 
 const TIMEOUT_CODES = new Set(['UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT']);
 
@@ -110,41 +105,17 @@ export async function callUpstream(deployment: Deployment, req: CanonicalRequest
     }
   }
 
-  const decoder = deployment.adapter.streamDecoder?.(req);
-  if (decoder) {
-    const stream: DecodedStream = new DecodedStream(decoder, {
-      firstDelta: () => clearTimeout(firstTokenTimer),
-      mapError: (err) => mapTransportError(err, deployment, true, exchange.reason),
-      close: () => {
-        cleanup();
-        // Stops the upstream from generating for a client that is gone (or a stream we abandoned);
-        // a stream that said it is complete keeps its connection while the response finishes.
-        if (!stream.completed) exchange.close();
-      },
-      resume: () => exchange.resume(),
-    });
-    exchange.pipeTo(stream);
-    return { type: 'stream', stream };
-  }
-  // The body's pieces themselves, for adapters that parse SSE events through async generators.
-  const body = new PushQueue<Buffer>(BODY_HIGH_WATER_PIECES, BODY_HIGH_WATER_PIECES / 4, { resume: () => exchange.resume() });
-  exchange.pipeTo(body);
-  async function* relay(): AsyncGenerator<CanonicalChunk> {
-    let sawToken = false;
-    try {
-      for await (const chunk of deployment.adapter.parseStream(req, parseSse(body))) {
-        if (!sawToken && chunk.type === 'delta') {
-          sawToken = true;
-          clearTimeout(firstTokenTimer);
-        }
-        yield chunk;
-      }
-    } catch (err) {
-      throw mapTransportError(err, deployment, true, exchange.reason);
-    } finally {
+  const stream: DecodedStream = new DecodedStream(deployment.adapter.streamDecoder(req), {
+    firstDelta: () => clearTimeout(firstTokenTimer),
+    mapError: (err) => mapTransportError(err, deployment, true, exchange.reason),
+    close: () => {
       cleanup();
-      exchange.close();
-    }
-  }
-  return { type: 'stream', stream: relay() };
+      // Stops the upstream from generating for a client that is gone (or a stream we abandoned);
+      // a stream that said it is complete keeps its connection while the response finishes.
+      if (!stream.completed) exchange.close();
+    },
+    resume: () => exchange.resume(),
+  });
+  exchange.pipeTo(stream);
+  return { type: 'stream', stream };
 }

@@ -3,8 +3,9 @@
 // iterator, an async resource): per relayed chunk the largest cost and allocator in profiles, and
 // a good part of a JSON request's. Here the body's pieces go straight to their consumer: collected
 // for a JSON answer or an error, or pushed as they arrive into a sink (the stream decoder).
-// The handler speaks undici's own internal handler protocol (onConnect/onHeaders/onData/...),
-// the one its request() uses, so no adapter or header parsing runs per response.
+// The handler speaks undici's controller-based handler protocol (onRequestStart, onResponseStart,
+// onResponseData, onResponseEnd, onResponseError; the controller pauses, resumes and aborts the
+// transfer): the only one undici 8 takes without a wrapper, and the one undici 7 also accepts.
 
 import type { Dispatcher } from 'undici';
 
@@ -28,14 +29,18 @@ class ExchangeCancelled extends Error {
   }
 }
 
+type Controller = Dispatcher.DispatchController;
+
+const NO_HEADERS: Record<string, string | string[] | undefined> = Object.freeze({});
+
 export class UpstreamExchange implements Dispatcher.DispatchHandler {
   statusCode = 0;
-  private rawHeaders: Buffer[] = [];
+  private responseHeaders: Record<string, string | string[] | undefined> = NO_HEADERS;
   /** Why the call was cancelled (a timeout, the client's reason); undefined while it was not. */
   reason: unknown;
   private cancelled = false;
-  private abortTransfer: ((error: Error) => void) | undefined;
-  private resumeTransfer: (() => void) | undefined;
+  /** The transfer's controller, from the moment undici starts the request on a connection. */
+  private controller: Controller | undefined;
   private headWaiter: Waiter<number> | undefined;
   /** Body pieces received before a sink was attached, or all of them when collecting. */
   private pieces: Buffer[] = [];
@@ -60,7 +65,7 @@ export class UpstreamExchange implements Dispatcher.DispatchHandler {
     this.reason = reason;
     const error = new ExchangeCancelled();
     this.settleFailure(error);
-    this.abortTransfer?.(error);
+    this.controller?.abort(error);
   }
 
   /** Stops a transfer still under way (the reader is gone or done with it); nothing when it ended. */
@@ -68,7 +73,7 @@ export class UpstreamExchange implements Dispatcher.DispatchHandler {
     if (this.complete || this.failure) return;
     const error = new ExchangeCancelled();
     this.settleFailure(error);
-    this.abortTransfer?.(error);
+    this.controller?.abort(error);
   }
 
   /** The sink caught up: hand it what was held back, then let undici read on. */
@@ -78,7 +83,7 @@ export class UpstreamExchange implements Dispatcher.DispatchHandler {
       this.deliver();
       if (this.held) return;
     }
-    this.resumeTransfer?.();
+    this.controller?.resume();
   }
 
   /** The whole body, once it is complete. */
@@ -94,48 +99,41 @@ export class UpstreamExchange implements Dispatcher.DispatchHandler {
     this.deliver();
   }
 
-  /** Response headers as a record (error paths only: building it costs). */
-  headers(): Record<string, string | string[]> {
-    const out: Record<string, string | string[]> = {};
-    for (let i = 0; i + 1 < this.rawHeaders.length; i += 2) {
-      const name = this.rawHeaders[i].toString('latin1').toLowerCase();
-      const value = this.rawHeaders[i + 1].toString('latin1');
-      const seen = out[name];
-      out[name] = seen === undefined ? value : Array.isArray(seen) ? [...seen, value] : [seen, value];
-    }
-    return out;
+  /** The response's headers, names in lower case, a repeated header's values as a list. */
+  headers(): Record<string, string | string[] | undefined> {
+    return this.responseHeaders;
   }
 
   // undici's handler protocol.
 
-  onConnect(abort: (error?: Error) => void): void {
-    if (this.cancelled || this.failure) abort(new ExchangeCancelled());
-    else this.abortTransfer = abort;
+  onRequestStart(controller: Controller): void {
+    if (this.cancelled || this.failure) controller.abort(new ExchangeCancelled());
+    else this.controller = controller;
   }
 
-  onHeaders(statusCode: number, rawHeaders: Buffer[], resume: () => void): boolean {
-    if (statusCode < 200) return true; // 1xx: the real response follows
+  onResponseStart(_controller: Controller, statusCode: number, headers: Record<string, string | string[] | undefined>): void {
+    if (statusCode < 200) return; // 1xx: the real response follows
     this.statusCode = statusCode;
-    this.rawHeaders = rawHeaders;
-    this.resumeTransfer = resume;
+    this.responseHeaders = headers;
     const waiter = this.headWaiter;
     this.headWaiter = undefined;
     waiter?.resolve(statusCode);
-    return true;
   }
 
-  onData(piece: Buffer): boolean {
-    if (this.failure) return true;
+  /** Past a refused piece, undici may still hand over what it had already read: it waits in `pieces`. */
+  onResponseData(controller: Controller, piece: Buffer): void {
+    if (this.failure) return;
     if (this.sink && !this.held) {
-      if (this.sink.push(piece)) return true;
+      if (this.sink.push(piece)) return;
       this.held = true;
-      return false;
+      controller.pause();
+      return;
     }
     this.pieces.push(piece);
-    return !this.held;
+    if (this.held) controller.pause();
   }
 
-  onComplete(): void {
+  onResponseEnd(): void {
     if (this.failure) return;
     this.complete = true;
     if (this.sink) {
@@ -147,7 +145,7 @@ export class UpstreamExchange implements Dispatcher.DispatchHandler {
     }
   }
 
-  onError(error: Error): void {
+  onResponseError(_controller: Controller, error: Error): void {
     this.settleFailure(error);
   }
 

@@ -1,48 +1,17 @@
-// Builds the run-time model pools from validated config. Simulator deployments must already have
-// been launched and replaced by openai-compatible deployments pointing at them.
+// Builds the run-time model pools from validated config, each deployment from its kind's
+// definition in the provider registry. Launched kinds (the simulator) must already have been
+// launched and replaced by the upstream deployments of their replicas.
 
-import type { DeploymentConfig, ModelConfig, RoutingConfig } from '../config/schema.ts';
-import type { ProviderAdapter } from '../providers/types.ts';
-import { openAICompatibleAdapter } from '../providers/openai-compatible/index.ts';
-import { ENGINE_QUIRKS } from '../providers/openai-compatible/quirks.ts';
-import { openAIProvider } from '../providers/openai/index.ts';
-import { anthropicProvider } from '../providers/anthropic/index.ts';
+import type { ModelConfig, RoutingConfig } from '../config/schema.ts';
+import { isHosted, resolveUpstream } from '../providers/registry.ts';
 import { Deployment } from './deployment.ts';
 import { ModelPool } from './model-pool.ts';
 import { createPolicy, withStickiness, type PolicyName } from './policies/index.ts';
 import type { RoutingPolicy } from './types.ts';
 
-type ConcreteDeployment = Exclude<DeploymentConfig, { provider: 'simulator' }>;
-
-function adapterFor(d: ConcreteDeployment): ProviderAdapter {
-  switch (d.provider) {
-    case 'openai-compatible':
-      return openAICompatibleAdapter(d.engine);
-    case 'openai':
-      return openAIProvider;
-    case 'anthropic':
-      return anthropicProvider;
-  }
-}
-
-function serverRoot(baseUrl: string): string {
-  return baseUrl.replace(/\/+$/, '').replace(/\/v1$/, '');
-}
-
-function healthUrlFor(d: ConcreteDeployment): string | null {
-  if (d.provider !== 'openai-compatible') return null;
-  return serverRoot(d.url) + (d.health_path ?? ENGINE_QUIRKS[d.engine].healthPath);
-}
-
-function metricsUrlFor(d: ConcreteDeployment): string | null {
-  if (d.provider !== 'openai-compatible') return null;
-  const path = d.metrics_path === undefined ? ENGINE_QUIRKS[d.engine].metricsPath : d.metrics_path;
-  return path === null ? null : serverRoot(d.url) + path;
-}
-
 /** `scheduler` for pools of self-hosted engines; `weighted` when hosted APIs are involved. */
 export function defaultPolicyName(model: ModelConfig): PolicyName {
-  return model.deployments.every((d) => d.provider === 'openai-compatible' || d.provider === 'simulator') ? 'scheduler' : 'weighted';
+  return model.deployments.every((d) => !isHosted(d.provider)) ? 'scheduler' : 'weighted';
 }
 
 function policyFor(name: PolicyName, routing: RoutingConfig): RoutingPolicy {
@@ -83,15 +52,17 @@ export function createModelRegistry(models: ModelConfig[]): ModelRegistry {
   const registry = new ModelRegistry();
   for (const model of models) {
     const deployments = model.deployments.map((raw, i) => {
-      if (raw.provider === 'simulator') throw new Error(`models "${model.name}": simulator deployments must be launched before building the registry`);
+      const upstream = resolveUpstream(raw);
+      if (!upstream) throw new Error(`models "${model.name}": ${raw.provider} deployments must be launched before building the registry`);
+      const { config } = upstream;
       const deployment = new Deployment({
         id: raw.id ?? `${model.name}#${i}`,
         modelName: model.name,
-        adapter: adapterFor(raw),
-        target: { baseUrl: raw.url, upstreamModel: raw.model ?? model.name, apiKey: raw.api_key, headers: raw.headers },
+        adapter: upstream.adapter,
+        target: { baseUrl: config.url, upstreamModel: config.model ?? model.name, apiKey: config.api_key, headers: raw.headers },
         weight: raw.weight,
-        healthUrl: healthUrlFor(raw),
-        metricsUrl: metricsUrlFor(raw),
+        healthUrl: upstream.probes.health,
+        metricsUrl: upstream.probes.metrics,
         maxConcurrency: raw.max_concurrency,
         timeouts: model.timeouts,
         circuitBreaker: model.circuit_breaker,

@@ -1,6 +1,6 @@
 // Launches the simulator deployments of the config as child processes on free loopback ports,
-// rewrites them into openai-compatible deployments pointing at those processes, and supervises
-// them: a replica that dies while the gateway runs is started again, with backoff, on its port.
+// puts in their place the upstream deployments their definition serves replicas as
+// (providers/simulator/definition.ts), and supervises them: a replica that dies while the gateway runs is started again, with backoff, on its port.
 //
 // Invariants:
 // - A replica never outlives the gateway. Each child keeps an IPC channel to the gateway and exits
@@ -14,6 +14,7 @@ import { fileURLToPath } from 'node:url';
 import { performance } from 'node:perf_hooks';
 import type { DeploymentConfig, ModelConfig } from '../config/schema.ts';
 import type { Logger } from '../telemetry/logger.ts';
+import { simulatorDefinition } from '../providers/simulator/definition.ts';
 import { backoffMs } from '../util/backoff.ts';
 
 /** The CLI beside this module: main.ts under the TypeScript loader, main.js in the build. */
@@ -149,18 +150,8 @@ export async function launchSimulatorDeployments(models: ModelConfig[], logger: 
     deployments: model.deployments.flatMap((d, i): DeploymentConfig[] => {
       const own = replicasOf.get(d);
       if (d.provider !== 'simulator' || !own) return [d];
-      return own.map((replica, r) => ({
-        provider: 'openai-compatible',
-        id: `${d.id ?? `${model.name}#${i}`}-sim${r}`,
-        url: `${replica.url}/v1`,
-        model: model.name,
-        engine: 'vllm',
-        weight: d.weight,
-        headers: d.headers,
-        max_concurrency: d.max_concurrency,
-        gpu_hourly_usd: d.gpu_hourly_usd,
-        gpus: d.gpus,
-      }));
+      const { launch } = simulatorDefinition;
+      return own.map((replica, r) => launch.replica(d, { id: launch.replicaId(d.id ?? `${model.name}#${i}`, r), url: replica.url }, model.name));
     }),
   }));
   return { models: resolved, replicas };

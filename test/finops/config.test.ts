@@ -3,8 +3,7 @@
 
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { z } from 'zod';
-import { finopsSchema, selfHostedCostFields } from '../../src/finops/config.ts';
+import { finopsSchema } from '../../src/finops/config.ts';
 
 describe('finops config', () => {
   it('defaults every field', () => {
@@ -39,11 +38,5 @@ describe('finops config', () => {
     assert.deepEqual(paths({ alerts: { webhooks: [{ url: 'not a url' }] } }), ['alerts.webhooks.0.url']);
     assert.deepEqual(paths({ prices: { m: { input_per_1m: -1, output_per_1m: 1 } } }), ['prices.m.input_per_1m']);
     assert.deepEqual(paths({ budget: [] }), ['']);
-  });
-
-  it('spreads GPU cost fields into a strict deployment schema', () => {
-    const deployment = z.strictObject({ provider: z.literal('openai-compatible'), url: z.string(), ...selfHostedCostFields });
-    assert.deepEqual(deployment.parse({ provider: 'openai-compatible', url: 'u', gpu_hourly_usd: 2.49, gpus: 8 }), { provider: 'openai-compatible', url: 'u', gpu_hourly_usd: 2.49, gpus: 8 });
-    assert.equal(deployment.safeParse({ provider: 'openai-compatible', url: 'u', gpus: 0 }).success, false);
   });
 });

@@ -1,6 +1,5 @@
 // A streamed answer from an Anthropic upstream, through the gateway to an OpenAI SDK client: the
-// body's pieces arrive over time and reach the async-generator parser through the upstream
-// exchange's piece queue (Anthropic upstreams have no synchronous stream decoder).
+// body's pieces arrive over time and are pushed into the Anthropic stream decoder as they come.
 
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';

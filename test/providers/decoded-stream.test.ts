@@ -54,6 +54,16 @@ describe('DecodedStream (pushed body pieces -> canonical chunks through a synchr
     assert.deepEqual(calls, { firstDelta: 1, close: 1, resume: 0 });
   });
 
+  it('decodes the last event at the end of the body even without a blank line after it', async () => {
+    const { stream } = decoded([data({ content: 'a' }) + data({}, 'stop').trimEnd()]);
+    const { chunks, error } = await collect(stream);
+    assert.equal(error, undefined);
+    assert.deepEqual(
+      chunks.map((c) => (c.type === 'delta' ? (c.text ?? c.finish_reason) : c.type)),
+      ['start', 'a', 'stop', 'usage'],
+    );
+  });
+
   it('hands out the chunks decoded before an in-band error, then throws it', async () => {
     const { stream, calls } = decoded([data({ content: 'a' }) + `data: ${JSON.stringify({ error: { message: 'boom' } })}\n\n` + data({ content: 'b' })]);
     const { chunks, error } = await collect(stream);

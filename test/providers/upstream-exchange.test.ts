@@ -4,7 +4,7 @@ import { EventEmitter, once } from 'node:events';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { setTimeout as delay } from 'node:timers/promises';
-import { Pool } from 'undici';
+import { Pool, type Dispatcher } from 'undici';
 import { UpstreamExchange, type BodySink } from '../../src/providers/upstream-exchange.ts';
 
 const call = (path = '/v1/chat/completions') => ({
@@ -108,6 +108,41 @@ describe('UpstreamExchange (one undici dispatch: a status, then a collected or p
         assert.deepEqual(JSON.parse((await exchange.body()).toString('utf8')), { id: 'c1', object: 'chat.completion', choices: [] });
         assert.deepEqual(seen.requests, ['/v1/chat/completions']);
         assert.equal(received, call().body);
+      },
+    );
+  });
+
+  it('speaks the controller protocol of undici itself: an interceptor is handed the exchange, not a wrapper of it', async () => {
+    await withUpstream(
+      (_req, res) => res.end('ok'),
+      async (pool) => {
+        const handed: Dispatcher.DispatchHandler[] = [];
+        const intercepted = pool.compose((dispatch) => (options, handler) => {
+          handed.push(handler);
+          return dispatch(options, handler);
+        });
+        const exchange = new UpstreamExchange();
+        assert.equal(await exchange.start(intercepted, call()), 200);
+        assert.equal((await exchange.body()).toString('utf8'), 'ok');
+        assert.equal(handed.length, 1);
+        assert.equal(handed[0], exchange, 'undici wrapped the exchange in an adapter');
+      },
+    );
+  });
+
+  it('skips an informational response and reports the final one', async () => {
+    await withUpstream(
+      (_req, res) => {
+        res.writeEarlyHints({ link: '</style.css>; rel=preload' });
+        res.writeHead(201, { 'x-final': 'yes' });
+        res.end('made');
+      },
+      async (pool) => {
+        const exchange = new UpstreamExchange();
+        assert.equal(await exchange.start(pool, call()), 201);
+        assert.equal(exchange.headers()['x-final'], 'yes');
+        assert.equal(exchange.headers().link, undefined);
+        assert.equal((await exchange.body()).toString('utf8'), 'made');
       },
     );
   });

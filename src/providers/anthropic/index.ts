@@ -3,13 +3,13 @@
 import type { ProviderAdapter } from '../types.ts';
 import { buildAnthropicCall } from './request.ts';
 import { parseAnthropicResponse } from './response.ts';
-import { parseAnthropicStream } from './stream.ts';
+import { AnthropicStreamDecoder } from './stream.ts';
 import { parseAnthropicError } from './errors.ts';
 
 export const anthropicProvider: ProviderAdapter = {
   kind: 'anthropic',
   buildRequest: buildAnthropicCall,
   parseResponse: parseAnthropicResponse,
-  parseStream: parseAnthropicStream,
+  streamDecoder: () => new AnthropicStreamDecoder(),
   parseError: parseAnthropicError,
 };

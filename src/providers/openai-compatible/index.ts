@@ -1,20 +1,18 @@
 // One adapter for every engine that speaks OpenAI's wire format: vLLM, SGLang, llama.cpp server,
 // Ollama, TGI, LM Studio and the Switchyard simulator. Their quirks are data (quirks.ts), not branches.
 
-import type { ProviderAdapter } from '../types.ts';
+import type { ProviderAdapter, ProviderKind } from '../types.ts';
 import { buildOpenAIFormatCall, type OpenAIFormatOptions } from './request.ts';
 import { parseOpenAIFormatResponse } from './response.ts';
-import { OpenAIFormatStreamDecoder, parseOpenAIFormatStream } from './stream.ts';
+import { OpenAIFormatStreamDecoder } from './stream.ts';
 import { mapUpstreamError } from './errors.ts';
-import { ENGINE_QUIRKS } from './quirks.ts';
-import type { Engine } from '../../config/schema.ts';
+import { ENGINE_QUIRKS, type Engine } from './quirks.ts';
 
-export function createOpenAIFormatAdapter(kind: 'openai-compatible' | 'openai', options: OpenAIFormatOptions): ProviderAdapter {
+export function createOpenAIFormatAdapter(kind: ProviderKind, options: OpenAIFormatOptions): ProviderAdapter {
   return {
     kind,
     buildRequest: (req, target) => buildOpenAIFormatCall(req, target, options),
     parseResponse: parseOpenAIFormatResponse,
-    parseStream: parseOpenAIFormatStream,
     streamDecoder: (req) => new OpenAIFormatStreamDecoder(req),
     parseError: mapUpstreamError,
   };

@@ -1,7 +1,8 @@
 // What differs between engines that all claim OpenAI compatibility. docs/configuration.md explains
 // each; the adapter reads these flags instead of branching on engine names.
 
-import type { Engine } from '../../config/schema.ts';
+export const ENGINES = ['vllm', 'sglang', 'llamacpp', 'ollama', 'tgi', 'lmstudio', 'generic'] as const;
+export type Engine = (typeof ENGINES)[number];
 
 export interface EngineQuirks {
   /** Accepts stream_options.include_usage and sends a final usage chunk. */

@@ -101,16 +101,3 @@ export class OpenAIFormatStreamDecoder {
     out.push({ type: 'usage', usage: this.usage ?? { prompt_tokens: estimatePromptTokens(this.req), completion_tokens: this.completionEstimate } });
   }
 }
-
-export async function* parseOpenAIFormatStream(req: CanonicalRequest, events: AsyncIterable<SseEvent>): AsyncGenerator<CanonicalChunk> {
-  const decoder = new OpenAIFormatStreamDecoder(req);
-  const out: CanonicalChunk[] = [];
-  for await (const event of events) {
-    const done = decoder.event(event, out);
-    yield* out;
-    out.length = 0;
-    if (done) break;
-  }
-  decoder.end(out);
-  yield* out;
-}

@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { parseOpenAIFormatStream } from '../../../src/providers/openai-compatible/stream.ts';
+import { OpenAIFormatStreamDecoder } from '../../../src/providers/openai-compatible/stream.ts';
 import { buildOpenAIFormatCall } from '../../../src/providers/openai-compatible/request.ts';
 import { mapUpstreamError } from '../../../src/providers/openai-compatible/errors.ts';
 import { parseOpenAIRequest } from '../../../src/api/openai/request.ts';
@@ -10,19 +10,20 @@ import type { CanonicalChunk } from '../../../src/api/canonical.ts';
 const chatReq = (extra: Record<string, unknown> = {}) =>
   parseOpenAIRequest('chat', { model: 'client-name', messages: [{ role: 'user', content: 'hello there' }], stream: true, ...extra }, 'r');
 
+/** Feeds the events to the decoder as the relay does: until it says the stream is complete, then the end. */
 async function run(datas: string[], req = chatReq()): Promise<CanonicalChunk[]> {
-  async function* events() {
-    for (const data of datas) yield { event: null, data };
-  }
+  const decoder = new OpenAIFormatStreamDecoder(req);
   const out: CanonicalChunk[] = [];
-  for await (const c of parseOpenAIFormatStream(req, events())) out.push(c);
+  let complete = false;
+  for (let i = 0; i < datas.length && !complete; i++) complete = decoder.event({ event: null, data: datas[i] }, out);
+  decoder.end(out);
   return out;
 }
 
 const chunk = (delta: object, finish: string | null = null, usage?: object) =>
   JSON.stringify({ id: 'c1', object: 'chat.completion.chunk', created: 7, model: 'up', choices: [{ index: 0, delta, finish_reason: finish }], ...(usage ? { usage } : {}) });
 
-describe('OpenAI-format stream parsing', () => {
+describe('OpenAI-format stream decoding', () => {
   it('yields start, deltas, and the upstream usage last', async () => {
     const out = await run([
       chunk({ role: 'assistant', content: '' }),
