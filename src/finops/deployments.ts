@@ -1,6 +1,8 @@
 // What FinOps needs to know about each deployment: which model it serves, what it is called
 // upstream (for the price book), and for self-hosted ones what its GPUs cost per hour.
 
+import { deploymentId } from '../routing/deployment-id.ts';
+
 export interface DeploymentCostSpec {
   /** The run-time deployment id, as the meter reports it. */
   id: string;
@@ -45,11 +47,10 @@ export function deploymentCostsFromModels(models: readonly ModelLike[]): Deploym
         gpuHourlyUsd: d.gpu_hourly_usd,
         gpus: d.gpus ?? 1,
       };
-      const id = d.id ?? `${model.name}#${i}`;
       if (d.provider === 'simulator') {
-        for (let r = 0; r < (d.replicas ?? 1); r++) out.push({ ...base, id: `${id}-sim${r}` });
+        for (let r = 0; r < (d.replicas ?? 1); r++) out.push({ ...base, id: deploymentId(model.name, i, d.id, r) });
       } else {
-        out.push({ ...base, id });
+        out.push({ ...base, id: deploymentId(model.name, i, d.id) });
       }
     });
   }

@@ -8,6 +8,7 @@ import { ENGINE_QUIRKS } from '../providers/openai-compatible/quirks.ts';
 import { openAIProvider } from '../providers/openai/index.ts';
 import { anthropicProvider } from '../providers/anthropic/index.ts';
 import { Deployment } from './deployment.ts';
+import { deploymentId } from './deployment-id.ts';
 import { ModelPool } from './model-pool.ts';
 import { createPolicy, withStickiness, type PolicyName } from './policies/index.ts';
 import type { RoutingPolicy } from './types.ts';
@@ -85,7 +86,7 @@ export function createModelRegistry(models: ModelConfig[]): ModelRegistry {
     const deployments = model.deployments.map((raw, i) => {
       if (raw.provider === 'simulator') throw new Error(`models "${model.name}": simulator deployments must be launched before building the registry`);
       const deployment = new Deployment({
-        id: raw.id ?? `${model.name}#${i}`,
+        id: deploymentId(model.name, i, raw.id),
         modelName: model.name,
         adapter: adapterFor(raw),
         target: { baseUrl: raw.url, upstreamModel: raw.model ?? model.name, apiKey: raw.api_key, headers: raw.headers },

@@ -5,6 +5,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import type { DeploymentConfig, ModelConfig } from '../config/schema.ts';
 import type { Logger } from '../telemetry/logger.ts';
+import { deploymentId } from '../routing/deployment-id.ts';
 
 const CLI_ENTRY = fileURLToPath(new URL('../cli/main.ts', import.meta.url));
 const READY_TIMEOUT_MS = 20_000;
@@ -53,7 +54,8 @@ export async function launchSimulatorDeployments(models: ModelConfig[], logger: 
       const deployments: DeploymentConfig[] = [];
       for (const [i, d] of model.deployments.entries()) {
         if (d.provider !== 'simulator') {
-          deployments.push(d);
+          // Its id is made of its place in the config, not in this expanded list.
+          deployments.push({ ...d, id: deploymentId(model.name, i, d.id) });
           continue;
         }
         const launched = await Promise.all(Array.from({ length: d.replicas }, () => launchOne(model.name, d.profile, d.time_scale, logger)));
@@ -61,7 +63,7 @@ export async function launchSimulatorDeployments(models: ModelConfig[], logger: 
         launched.forEach((replica, r) =>
           deployments.push({
             provider: 'openai-compatible',
-            id: `${d.id ?? `${model.name}#${i}`}-sim${r}`,
+            id: deploymentId(model.name, i, d.id, r),
             url: `${replica.url}/v1`,
             model: model.name,
             engine: 'vllm',
