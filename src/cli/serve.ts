@@ -19,7 +19,7 @@ import { createTenancy } from '../tenancy/index.ts';
 import { openSharedState } from './shared-state.ts';
 import { createFinops } from '../finops/index.ts';
 import { createPipeline } from '../server/pipeline.ts';
-import { createBatch, type Batch } from '../batch/index.ts';
+import { createBatch, spareCapacity, type Batch } from '../batch/index.ts';
 import { batchOwnerStage } from '../batch/owner-stage.ts';
 
 export interface ServeFlags {
@@ -89,7 +89,9 @@ export async function serve(flags: ServeFlags): Promise<void> {
   const store = await openStore({ dataDir: config.data_dir, databaseUrl: process.env.DATABASE_URL });
   notes.push(`Config: ${source}. Data: ${store.location}`);
   const { models, replicas } = await launchSimulatorDeployments(config.models, logger);
-  const registry = createModelRegistry(models);
+  // Batch work's pacing: the pools read it as their lowest-priority share, the batch worker sets it.
+  const batchShare = spareCapacity(config.batch);
+  const registry = createModelRegistry(models, { lowestPriorityShare: batchShare });
   logDeploymentTransitions(registry.allDeployments(), logger);
   const health = new HealthChecker(registry.allDeployments(), config.health_check_interval_ms);
   await health.checkAll();
@@ -143,6 +145,7 @@ export async function serve(flags: ServeFlags): Promise<void> {
     config: config.batch,
     dataDir: config.data_dir,
     registry,
+    capacity: batchShare,
     // Batch items take the same pipeline; only authentication differs (the batch owner, checked again per item).
     pipeline: createPipeline({ ...pipelineParts, authenticate: batchOwnerStage(tenancy.keys) }),
     mayUseModel: tenancy.mayUseModel,

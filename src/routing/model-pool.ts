@@ -6,6 +6,7 @@ import { GatewayError } from '../api/errors.ts';
 import { outlierDetectionSchema, type AdmissionConfig, type OutlierDetectionConfig, type RetryConfig } from '../config/schema.ts';
 import type { Deployment } from './deployment.ts';
 import { Ewma } from './ewma.ts';
+import type { LowestPriorityShare } from './lowest-priority-share.ts';
 import type { RoutingPolicy, RoutingRequest } from './types.ts';
 import { LOWEST_PRIORITY } from '../api/priority.ts';
 import { WaitQueue } from './wait-queue.ts';
@@ -25,6 +26,8 @@ export interface ModelPoolOptions {
   sessionHeader: string;
   /** Default: the documented defaults. */
   outlierDetection?: OutlierDetectionConfig;
+  /** Default: lowest-priority work is not spread. */
+  lowestPriorityShare?: LowestPriorityShare;
 }
 
 type PickResult = { deployment: Deployment } | { full: true } | { none: true };
@@ -52,10 +55,7 @@ export class ModelPool {
   /** When a request above the lowest priority last asked for a deployment (epoch ms; 0: never).
    *  Batch work reads it to make room for interactive traffic. */
   lastInteractiveAt = 0;
-  /** Lowest-priority requests per deployment, at most, while another deployment has room for one:
-   *  spreads batch work evenly so no replica's interactive requests bear more of it. Set by the
-   *  batch controller; undefined: no spreading. */
-  lowestPriorityPerDeployment: number | undefined;
+  private readonly lowestPriorityShare: LowestPriorityShare | undefined;
 
   constructor(options: ModelPoolOptions) {
     this.name = options.name;
@@ -69,6 +69,7 @@ export class ModelPool {
     this.needsPrefixHashes = options.needsPrefixHashes;
     this.sessionHeader = options.sessionHeader;
     this.outlierDetection = options.outlierDetection ?? outlierDetectionSchema.parse({});
+    this.lowestPriorityShare = options.lowestPriorityShare;
     for (const d of this.deployments) d.onRelease = () => this.queue.wakeNext();
   }
 
@@ -92,7 +93,7 @@ export class ModelPool {
    * mark must not turn into a certain failure. `full` means candidates exist but are all at capacity.
    */
   private pick(request: RoutingRequest, exclude: ReadonlySet<Deployment>, priority: number): PickResult {
-    const cap = priority === LOWEST_PRIORITY ? this.lowestPriorityPerDeployment : undefined;
+    const cap = priority === LOWEST_PRIORITY ? this.lowestPriorityShare?.perDeployment(this.name) : undefined;
     if (cap !== undefined) {
       // Only among available deployments: spreading never sends work to a suspect one.
       const spread = this.pickAmong(request, (d) => exclude.has(d) || d.lowestPriorityInFlight >= cap, 1);

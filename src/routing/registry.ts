@@ -11,6 +11,7 @@ import { Deployment } from './deployment.ts';
 import { deploymentId } from './deployment-id.ts';
 import { ModelPool } from './model-pool.ts';
 import { createPolicy, withStickiness, type PolicyName } from './policies/index.ts';
+import type { LowestPriorityShare } from './lowest-priority-share.ts';
 import type { RoutingPolicy } from './types.ts';
 
 type ConcreteDeployment = Exclude<DeploymentConfig, { provider: 'simulator' }>;
@@ -80,7 +81,12 @@ export class ModelRegistry {
   }
 }
 
-export function createModelRegistry(models: ModelConfig[]): ModelRegistry {
+export interface ModelRegistryOptions {
+  /** The batch share every pool reads when picking for the lowest priority (default: none, no spreading). */
+  lowestPriorityShare?: LowestPriorityShare;
+}
+
+export function createModelRegistry(models: ModelConfig[], options: ModelRegistryOptions = {}): ModelRegistry {
   const registry = new ModelRegistry();
   for (const model of models) {
     const deployments = model.deployments.map((raw, i) => {
@@ -114,6 +120,7 @@ export function createModelRegistry(models: ModelConfig[]): ModelRegistry {
         needsPrefixHashes: policyName === 'scheduler' || policyName === 'prefix-affinity',
         sessionHeader: model.routing.session_header.toLowerCase(),
         outlierDetection: model.outlier_detection,
+        lowestPriorityShare: options.lowestPriorityShare,
       }),
     );
   }
