@@ -2,6 +2,7 @@
 
 import type { SwitchyardConfig } from '../config/schema.ts';
 import { resolveConfig } from '../config/load.ts';
+import { deprecationNotes } from '../config/deprecations.ts';
 import { masterKeyProblem } from '../config/master-key.ts';
 import { openStore } from '../store/open.ts';
 import { createModelRegistry } from '../routing/registry.ts';
@@ -74,7 +75,8 @@ export async function serve(flags: ServeFlags): Promise<void> {
   const { config: fileConfig, source } = await resolveConfig(flags.config);
   const config = applyOverrides(fileConfig, flags, process.env);
   const logger = createLogger(config.log_level);
-  const notes: string[] = [];
+  const notes: string[] = deprecationNotes(config);
+  for (const note of notes) logger.warn(note);
   const masterKey = config.server.master_key;
   let host = config.server.host;
   if (!masterKey && !isLoopbackAddress(host)) {

@@ -50,11 +50,7 @@ export function defaultPolicyName(model: ModelConfig): PolicyName {
 function policyFor(name: PolicyName, routing: RoutingConfig): RoutingPolicy {
   let policy: RoutingPolicy;
   if (name === 'scheduler') {
-    const w = routing.scheduler_weights ?? {};
-    policy = createPolicy('scheduler', {
-      staleAfterMs: routing.stale_after_ms,
-      weights: { prefixCache: w.prefix_cache, queue: w.queue, kvCache: w.kv_cache, inFlightTokens: w.in_flight_tokens },
-    });
+    policy = createPolicy('scheduler', { staleAfterMs: routing.stale_after_ms, scorers: routing.scheduler.scorers, filters: routing.scheduler.filters });
   } else if (name === 'prefix-affinity') {
     policy = createPolicy('prefix-affinity', { epsilon: routing.load_bound_epsilon });
   } else {

@@ -5,7 +5,8 @@ import { validateConfig } from '../../src/config/load.ts';
 import { GatewayError } from '../../src/api/errors.ts';
 import type { RoutingRequest } from '../../src/routing/types.ts';
 import type { LowestPriorityShare } from '../../src/routing/lowest-priority-share.ts';
-import { DEFAULT_SCHEDULER_WEIGHTS, type SchedulerPolicy } from '../../src/routing/policies/index.ts';
+import type { SchedulerPolicy } from '../../src/routing/policies/index.ts';
+import { DEFAULT_SCORERS } from '../../src/routing/scorers/index.ts';
 
 const request: RoutingRequest = { prefixHashes: [], estimatedPromptTokens: 10, expectedOutputTokens: 10 };
 const never = new AbortController().signal;
@@ -38,7 +39,7 @@ describe('ModelPool admission', () => {
     registries.push(r);
     const policy = r.get('m')!.policy as SchedulerPolicy;
     assert.equal(policy.name, 'scheduler');
-    assert.deepEqual({ ...policy.weights }, { ...DEFAULT_SCHEDULER_WEIGHTS });
+    assert.deepEqual(policy.scorers, DEFAULT_SCORERS);
   });
 
   it('remembers when an interactive (not lowest-priority) request last asked, for batch work to yield to', async () => {
