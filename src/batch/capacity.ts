@@ -10,10 +10,12 @@
 // additive increase (paced by time) while the replicas look idle, halving when interactive requests
 // queue in the gateway or keep waiting inside an engine (its scraped `num_requests_waiting` above
 // zero for a second: a request arriving between two engine steps waits a moment anyway). The
-// allowance is spread evenly over the deployments (the pool's per-deployment cap for batch work).
+// allowance is spread evenly over the deployments: this is the pools' lowest-priority share, which
+// they read when they pick for batch work.
 // Nothing at all while no deployment is healthy, so a model that is down does not burn every
 // item's attempts.
 
+import type { LowestPriorityShare } from '../routing/lowest-priority-share.ts';
 import type { ModelPool } from '../routing/model-pool.ts';
 
 const SIGNAL_MAX_AGE_MS = 5_000;
@@ -35,11 +37,13 @@ export interface SpareCapacityOptions {
 
 interface ModelState {
   limit: number;
+  /** The limit spread over the deployments that were healthy when it was last set. */
+  perDeployment: number;
   lastDecrease: number;
   lastIncrease: number;
 }
 
-export class SpareCapacity {
+export class SpareCapacity implements LowestPriorityShare {
   private readonly limits = new Map<string, ModelState>();
   /** Per deployment (by object): since when its engine has reported waiting requests. */
   private readonly waitingSince = new WeakMap<object, number>();
@@ -60,7 +64,7 @@ export class SpareCapacity {
     // A fraction per deployment (0.5: one batch request for every two replicas) still lets one through.
     const ceiling = Math.max(1, Math.floor(healthy * perDeployment));
     let state = this.limits.get(pool.name);
-    if (!state) this.limits.set(pool.name, (state = { limit: Math.min(ceiling, healthy), lastDecrease: 0, lastIncrease: now }));
+    if (!state) this.limits.set(pool.name, (state = { limit: Math.min(ceiling, healthy), perDeployment: 0, lastDecrease: 0, lastIncrease: now }));
     if (this.congested(pool, now)) {
       if (now - state.lastDecrease >= DECREASE_EVERY_MS) {
         state.limit = Math.max(1, Math.floor(state.limit / 2));
@@ -73,8 +77,13 @@ export class SpareCapacity {
       state.lastIncrease = now;
     }
     state.limit = Math.min(state.limit, ceiling);
-    pool.lowestPriorityPerDeployment = Math.ceil(state.limit / healthy);
+    state.perDeployment = Math.ceil(state.limit / healthy);
     return state.limit;
+  }
+
+  /** The model's share per deployment as of its last allowance; undefined before the first. */
+  perDeployment(model: string): number | undefined {
+    return this.limits.get(model)?.perDeployment;
   }
 
   private congested(pool: ModelPool, now: number): boolean {

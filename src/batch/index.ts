@@ -30,6 +30,8 @@ export interface CreateBatchOptions {
   config: BatchConfig;
   dataDir: string;
   registry: ModelRegistry;
+  /** Paces batch work; the same object the registry's pools read as their lowest-priority share. */
+  capacity: SpareCapacity;
   /** The inference pipeline, with the batch owner as principal instead of a presented key. */
   pipeline: Kernel;
   mayUseModel(principal: Principal, model: string): Promise<boolean>;
@@ -53,6 +55,15 @@ export interface Batch {
   stopWorker(graceMs: number): Promise<void>;
   /** Waits for dead letters still being written (call after FinOps has closed). */
   drain(): Promise<void>;
+}
+
+/** Batch work's pacing from config; hand it to the model registry (as its lowest-priority share) and to createBatch. */
+export function spareCapacity(config: BatchConfig): SpareCapacity {
+  return new SpareCapacity({
+    maxPerDeployment: config.max_in_flight_per_deployment,
+    maxPerDeploymentWithInteractive: config.max_in_flight_per_deployment_with_interactive,
+    interactiveQuietMs: config.interactive_quiet_ms,
+  });
 }
 
 export function createBatch(options: CreateBatchOptions): Batch {
@@ -91,11 +102,7 @@ export function createBatch(options: CreateBatchOptions): Batch {
       batches: stores.batches,
       registry: options.registry,
       executor: new BatchExecutor({ pipeline: options.pipeline, maxAttempts: config.max_attempts, backoff: { baseMs: config.backoff_base_ms, maxMs: config.backoff_max_ms } }),
-      capacity: new SpareCapacity({
-        maxPerDeployment: config.max_in_flight_per_deployment,
-        maxPerDeploymentWithInteractive: config.max_in_flight_per_deployment_with_interactive,
-        interactiveQuietMs: config.interactive_quiet_ms,
-      }),
+      capacity: options.capacity,
       leaseMs: config.lease_ms,
       pollIntervalMs: config.poll_interval_ms,
       unservedModelGraceMs: config.unserved_model_grace_ms,

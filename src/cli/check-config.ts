@@ -2,6 +2,7 @@
 // and the environment), without starting anything. Problems `serve` would refuse to start with
 // exit 1; warnings `serve` would log (budgets naming no team or key in the store) exit 0.
 
+import { deprecationNotes } from '../config/deprecations.ts';
 import { ConfigError, formatProblem, type ConfigProblem } from '../config/load.ts';
 import type { SwitchyardConfig } from '../config/schema.ts';
 import { openStoreReadOnly } from '../store/open.ts';
@@ -50,6 +51,7 @@ export async function checkConfig(file: string | undefined, flags: CheckConfigFl
   const { config, source } = loaded;
   const deployments = config.models.reduce((n, m) => n + m.deployments.length, 0);
   process.stdout.write(`${source}: OK (${config.models.length} model(s), ${deployments} deployment(s))\n`);
+  for (const note of deprecationNotes(config)) process.stderr.write(`${source}: warning: ${note}\n`);
   const scopes = await checkStoredScopes(config, env);
   if ('unchecked' in scopes) process.stderr.write(`${source}: note: ${scopes.unchecked}\n`);
   else if (scopes.warnings.length > 0) {

@@ -4,6 +4,7 @@ import { loadServeConfig, type ServeFlags } from './serve-config.ts';
 import { describeListenError, isListenError } from './listen-error.ts';
 import { budgetScopeProblems } from './budget-scopes.ts';
 import { formatProblem } from '../config/load.ts';
+import { deprecationNotes } from '../config/deprecations.ts';
 import { openStore } from '../store/open.ts';
 import { createModelRegistry } from '../routing/registry.ts';
 import { HealthChecker } from '../routing/health.ts';
@@ -20,7 +21,7 @@ import { createTenancy } from '../tenancy/index.ts';
 import { openSharedState } from './shared-state.ts';
 import { createFinops } from '../finops/index.ts';
 import { createPipeline } from '../server/pipeline.ts';
-import { createBatch, type Batch } from '../batch/index.ts';
+import { createBatch, spareCapacity, type Batch } from '../batch/index.ts';
 import { batchOwnerStage } from '../batch/owner-stage.ts';
 
 
@@ -43,7 +44,8 @@ function banner(url: string, models: string[], masterKey: boolean, notes: string
 export async function serve(flags: ServeFlags): Promise<void> {
   const { config, source } = await loadServeConfig(flags);
   const logger = createLogger(config.log_level);
-  const notes: string[] = [];
+  const notes: string[] = deprecationNotes(config);
+  for (const note of notes) logger.warn(note);
   const masterKey = config.server.master_key;
   let host = config.server.host;
   if (!masterKey && !isLoopbackAddress(host)) {
@@ -61,7 +63,9 @@ export async function serve(flags: ServeFlags): Promise<void> {
   // Simulator children end with this process however it ends, start-up failures included (they
   // also watch their IPC channel, for the ends where no exit hook runs: SIGKILL, out of memory).
   process.once('exit', () => stopSimulators(replicas));
-  const registry = createModelRegistry(models);
+  // Batch work's pacing: the pools read it as their lowest-priority share, the batch worker sets it.
+  const batchShare = spareCapacity(config.batch);
+  const registry = createModelRegistry(models, { lowestPriorityShare: batchShare });
   logDeploymentTransitions(registry.allDeployments(), logger);
   const health = new HealthChecker(registry.allDeployments(), config.health_check_interval_ms);
   await health.checkAll();
@@ -121,6 +125,7 @@ export async function serve(flags: ServeFlags): Promise<void> {
     config: config.batch,
     dataDir: config.data_dir,
     registry,
+    capacity: batchShare,
     // Batch items take the same pipeline; only authentication differs (the batch owner, checked again per item).
     pipeline: createPipeline({ ...pipelineParts, authenticate: batchOwnerStage(tenancy.keys) }),
     mayUseModel: tenancy.mayUseModel,

@@ -2,6 +2,7 @@
 
 import { z } from 'zod';
 import { POLICY_NAMES } from '../routing/policies/index.ts';
+import { legacySchedulerWeightsSchema, resolveScheduler, schedulerSchema } from '../routing/scheduler-config.ts';
 import { finopsSchema } from '../finops/config.ts';
 import { DEPLOYMENT_KINDS, DEPLOYMENT_SCHEMAS } from '../providers/registry.ts';
 import { batchSchema } from '../batch/config.ts';
@@ -23,25 +24,28 @@ export const timeoutsSchema = z.strictObject({
   total_ms: durationMs.default(600_000),
 });
 
-export const routingSchema = z.strictObject({
-  /** Default: `scheduler` when every deployment is self-hosted, `weighted` otherwise. */
-  policy: z.enum(POLICY_NAMES).optional(),
-  sticky_sessions: z.boolean().default(false),
-  /** Header carrying a conversation key for stickiness; the OpenAI `user` field is used when absent. */
-  session_header: z.string().min(1).default('x-session-id'),
-  scrape_interval_ms: durationMs.default(250),
-  stale_after_ms: durationMs.default(2_000),
-  scheduler_weights: z
-    .strictObject({
-      prefix_cache: z.number().min(0).optional(),
-      queue: z.number().min(0).optional(),
-      kv_cache: z.number().min(0).optional(),
-      in_flight_tokens: z.number().min(0).optional(),
-    })
-    .optional(),
-  /** prefix-affinity: a replica may carry up to (1 + epsilon) x the average load before keys spill. */
-  load_bound_epsilon: z.number().positive().default(0.25),
-});
+export const routingSchema = z
+  .strictObject({
+    /** Default: `scheduler` when every deployment is self-hosted, `weighted` otherwise. */
+    policy: z.enum(POLICY_NAMES).optional(),
+    sticky_sessions: z.boolean().default(false),
+    /** Header carrying a conversation key for stickiness; the OpenAI `user` field is used when absent. */
+    session_header: z.string().min(1).default('x-session-id'),
+    scrape_interval_ms: durationMs.default(250),
+    stale_after_ms: durationMs.default(2_000),
+    /** The scheduler policy's scorers and filters by name (src/routing/scheduler-config.ts). */
+    scheduler: schedulerSchema.optional(),
+    /** Deprecated alias of scheduler.scorers, kept working; config/deprecations.ts says what to write instead. */
+    scheduler_weights: legacySchedulerWeightsSchema.optional(),
+    /** prefix-affinity: a replica may carry up to (1 + epsilon) x the average load before keys spill. */
+    load_bound_epsilon: z.number().positive().default(0.25),
+  })
+  .superRefine((r, ctx) => {
+    if (r.scheduler?.scorers && r.scheduler_weights) {
+      ctx.addIssue({ code: 'custom', path: ['scheduler_weights'], message: 'give routing.scheduler.scorers or the deprecated routing.scheduler_weights, not both' });
+    }
+  })
+  .transform((r) => ({ ...r, scheduler: resolveScheduler(r.scheduler, r.scheduler_weights) }));
 
 export const circuitBreakerSchema = z.strictObject({
   consecutive_failures: positiveInt.default(5),

@@ -4,6 +4,8 @@
 
 import { isHosted, launchOf } from '../providers/registry.ts';
 
+import { deploymentId } from '../routing/deployment-id.ts';
+
 export interface DeploymentCostSpec {
   /** The run-time deployment id, as the meter reports it. */
   id: string;
@@ -54,11 +56,10 @@ export function deploymentCostsFromModels(models: readonly ModelLike[]): Deploym
         gpuHourlyUsd: d.gpu_hourly_usd,
         gpus: d.gpus ?? 1,
       };
-      const id = d.id ?? `${model.name}#${i}`;
       if (launch) {
-        for (let r = 0; r < (d.replicas ?? 1); r++) out.push({ ...base, id: launch.replicaId(id, r) });
+        for (let r = 0; r < (d.replicas ?? 1); r++) out.push({ ...base, id: deploymentId(model.name, i, d.id, r) });
       } else {
-        out.push({ ...base, id });
+        out.push({ ...base, id: deploymentId(model.name, i, d.id) });
       }
     });
   }

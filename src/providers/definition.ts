@@ -71,8 +71,6 @@ export interface LaunchedDeploymentDefinition<
   readonly launch: {
     /** The upstream provider each replica is served as. */
     readonly servedAs: Replica['provider'];
-    /** The id of replica `replica` (0, 1, ...) of the deployment whose id is `deploymentId`. */
-    replicaId(deploymentId: string, replica: number): string;
     /** The upstream deployment config of one replica, once it listens at `url`. */
     replica(config: z.output<Schema>, replica: { id: string; url: string }, modelName: string): Replica;
   };

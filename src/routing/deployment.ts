@@ -125,10 +125,6 @@ export class Deployment implements ReplicaView {
     return this.healthy && this.breaker.stateAt(Date.now()) !== 'open';
   }
 
-  get hasCapacity(): boolean {
-    return this.maxConcurrency === undefined || this.inFlight < this.maxConcurrency;
-  }
-
   get ttftEwmaMs(): number | undefined {
     return this.ttft.value;
   }

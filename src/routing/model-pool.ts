@@ -6,6 +6,8 @@ import { GatewayError } from '../api/errors.ts';
 import { outlierDetectionSchema, type AdmissionConfig, type OutlierDetectionConfig, type RetryConfig } from '../config/schema.ts';
 import type { Deployment } from './deployment.ts';
 import { Ewma } from './ewma.ts';
+import type { LowestPriorityShare } from './lowest-priority-share.ts';
+import { POOL_FILTERS, type Filter, type PoolPickContext } from './scorers/index.ts';
 import type { RoutingPolicy, RoutingRequest } from './types.ts';
 import { LOWEST_PRIORITY } from '../api/priority.ts';
 import { WaitQueue } from './wait-queue.ts';
@@ -25,13 +27,19 @@ export interface ModelPoolOptions {
   sessionHeader: string;
   /** Default: the documented defaults. */
   outlierDetection?: OutlierDetectionConfig;
+  /** Default: lowest-priority work is not spread. */
+  lowestPriorityShare?: LowestPriorityShare;
 }
 
 type PickResult = { deployment: Deployment } | { full: true } | { none: true };
 
-/** Deployments admissible in turn: available ones (healthy, circuit closed), then not ejected by a
- *  health check, then any. */
-const TIERS: ((d: Deployment) => boolean)[] = [(d) => d.available, (d) => d.healthy, () => true];
+const { excluded, 'batch-share': batchShare, available, healthy, 'at-capacity': atCapacity } = POOL_FILTERS;
+
+/** The health tiers admitted in turn: available ones (healthy, circuit closed), then healthy ones
+ *  whatever their breaker says, then any, because a stale mark must not turn into a certain failure. */
+const TIERS = [available, healthy, undefined];
+/** Spreading batch work never sends it to a suspect deployment. */
+const SPREAD_TIERS = [available];
 
 export class ModelPool {
   readonly name: string;
@@ -47,15 +55,14 @@ export class ModelPool {
   readonly sessionHeader: string;
   readonly outlierDetection: OutlierDetectionConfig;
   private readonly queue = new WaitQueue();
+  /** pickAmong's scratch: picking is synchronous, so one per pool serves every request. */
+  private readonly eligible: boolean[] = [];
   /** How long a request holds a slot, for predicting queue waits. */
   private readonly serviceMs = new Ewma({ alpha: 0.1 });
   /** When a request above the lowest priority last asked for a deployment (epoch ms; 0: never).
    *  Batch work reads it to make room for interactive traffic. */
   lastInteractiveAt = 0;
-  /** Lowest-priority requests per deployment, at most, while another deployment has room for one:
-   *  spreads batch work evenly so no replica's interactive requests bear more of it. Set by the
-   *  batch controller; undefined: no spreading. */
-  lowestPriorityPerDeployment: number | undefined;
+  private readonly lowestPriorityShare: LowestPriorityShare | undefined;
 
   constructor(options: ModelPoolOptions) {
     this.name = options.name;
@@ -69,6 +76,7 @@ export class ModelPool {
     this.needsPrefixHashes = options.needsPrefixHashes;
     this.sessionHeader = options.sessionHeader;
     this.outlierDetection = options.outlierDetection ?? outlierDetectionSchema.parse({});
+    this.lowestPriorityShare = options.lowestPriorityShare;
     for (const d of this.deployments) d.onRelease = () => this.queue.wakeNext();
   }
 
@@ -87,44 +95,48 @@ export class ModelPool {
   }
 
   /**
-   * Chooses a deployment not in `exclude`. Prefers available ones (healthy, circuit closed); when
-   * none is available it still tries a not-ejected-by-health-check one, then any, because a stale
-   * mark must not turn into a certain failure. `full` means candidates exist but are all at capacity.
+   * Chooses a deployment not in `exclude` (the filters in scorers/, in their order: excluded and
+   * batch-share, a health tier, at-capacity; then the policy). For the lowest priority it first
+   * tries to keep to the batch share, then picks as for any request. `full` means candidates exist
+   * but are all at capacity.
    */
   private pick(request: RoutingRequest, exclude: ReadonlySet<Deployment>, priority: number): PickResult {
-    const cap = priority === LOWEST_PRIORITY ? this.lowestPriorityPerDeployment : undefined;
+    const cap = priority === LOWEST_PRIORITY ? this.lowestPriorityShare?.perDeployment(this.name) : undefined;
     if (cap !== undefined) {
-      // Only among available deployments: spreading never sends work to a suspect one.
-      const spread = this.pickAmong(request, (d) => exclude.has(d) || d.lowestPriorityInFlight >= cap, 1);
+      const spread = this.pickAmong(request, { exclude, lowestPriorityCap: cap }, SPREAD_TIERS);
       if ('deployment' in spread) return spread;
     }
-    return this.pickAmong(request, (d) => exclude.has(d), TIERS.length);
+    return this.pickAmong(request, { exclude, lowestPriorityCap: undefined }, TIERS);
   }
 
-  private pickAmong(request: RoutingRequest, skip: (d: Deployment) => boolean, tierCount: number): PickResult {
+  private pickAmong(request: RoutingRequest, ctx: PoolPickContext, tiers: readonly (Filter<Deployment, PoolPickContext> | undefined)[]): PickResult {
     const now = Date.now();
-    let atCapacity = false;
-    for (const admissible of TIERS.slice(0, tierCount)) {
+    const all = this.deployments;
+    const eligible = this.eligible;
+    let someAtCapacity = false;
+    for (const tier of tiers) {
+      eligible.length = all.length;
+      eligible.fill(true);
+      excluded.filter(all, request, ctx, eligible);
+      batchShare.filter(all, request, ctx, eligible);
+      tier?.filter(all, request, ctx, eligible);
+      let admissible = 0;
+      for (let i = 0; i < all.length; i++) if (eligible[i]) admissible++;
+      atCapacity.filter(all, request, ctx, eligible);
       const candidates: Deployment[] = [];
-      for (const d of this.deployments) {
-        if (skip(d) || !admissible(d)) continue;
-        if (!d.hasCapacity) {
-          atCapacity = true;
-          continue;
-        }
-        candidates.push(d);
-      }
+      for (let i = 0; i < all.length; i++) if (eligible[i]) candidates.push(all[i]);
+      if (candidates.length < admissible) someAtCapacity = true;
       while (candidates.length > 0) {
         const choice = this.policy.pick(candidates, request) as Deployment | undefined;
         if (!choice) break;
         // A half-open breaker lets only its probe through; look elsewhere for the rest.
-        if (choice.breaker.allowRequest(now) || admissible !== TIERS[0]) {
+        if (choice.breaker.allowRequest(now) || tier !== available) {
           this.policy.onRouted?.(choice, request);
           return { deployment: choice };
         }
         candidates.splice(candidates.indexOf(choice), 1);
       }
-      if (atCapacity) return { full: true };
+      if (someAtCapacity) return { full: true };
     }
     return { none: true };
   }

@@ -5,8 +5,10 @@
 import type { ModelConfig, RoutingConfig } from '../config/schema.ts';
 import { isHosted, resolveUpstream } from '../providers/registry.ts';
 import { Deployment } from './deployment.ts';
+import { deploymentId } from './deployment-id.ts';
 import { ModelPool } from './model-pool.ts';
 import { createPolicy, withStickiness, type PolicyName } from './policies/index.ts';
+import type { LowestPriorityShare } from './lowest-priority-share.ts';
 import type { RoutingPolicy } from './types.ts';
 
 /** `scheduler` for pools of self-hosted engines; `weighted` when hosted APIs are involved. */
@@ -17,11 +19,7 @@ export function defaultPolicyName(model: ModelConfig): PolicyName {
 function policyFor(name: PolicyName, routing: RoutingConfig): RoutingPolicy {
   let policy: RoutingPolicy;
   if (name === 'scheduler') {
-    const w = routing.scheduler_weights ?? {};
-    policy = createPolicy('scheduler', {
-      staleAfterMs: routing.stale_after_ms,
-      weights: { prefixCache: w.prefix_cache, queue: w.queue, kvCache: w.kv_cache, inFlightTokens: w.in_flight_tokens },
-    });
+    policy = createPolicy('scheduler', { staleAfterMs: routing.stale_after_ms, scorers: routing.scheduler.scorers, filters: routing.scheduler.filters });
   } else if (name === 'prefix-affinity') {
     policy = createPolicy('prefix-affinity', { epsilon: routing.load_bound_epsilon });
   } else {
@@ -48,7 +46,12 @@ export class ModelRegistry {
   }
 }
 
-export function createModelRegistry(models: ModelConfig[]): ModelRegistry {
+export interface ModelRegistryOptions {
+  /** The batch share every pool reads when picking for the lowest priority (default: none, no spreading). */
+  lowestPriorityShare?: LowestPriorityShare;
+}
+
+export function createModelRegistry(models: ModelConfig[], options: ModelRegistryOptions = {}): ModelRegistry {
   const registry = new ModelRegistry();
   for (const model of models) {
     const deployments = model.deployments.map((raw, i) => {
@@ -56,7 +59,7 @@ export function createModelRegistry(models: ModelConfig[]): ModelRegistry {
       if (!upstream) throw new Error(`models "${model.name}": ${raw.provider} deployments must be launched before building the registry`);
       const { config } = upstream;
       const deployment = new Deployment({
-        id: raw.id ?? `${model.name}#${i}`,
+        id: deploymentId(model.name, i, raw.id),
         modelName: model.name,
         adapter: upstream.adapter,
         target: { baseUrl: config.url, upstreamModel: config.model ?? model.name, apiKey: config.api_key, headers: raw.headers },
@@ -84,6 +87,7 @@ export function createModelRegistry(models: ModelConfig[]): ModelRegistry {
         needsPrefixHashes: policyName === 'scheduler' || policyName === 'prefix-affinity',
         sessionHeader: model.routing.session_header.toLowerCase(),
         outlierDetection: model.outlier_detection,
+        lowestPriorityShare: options.lowestPriorityShare,
       }),
     );
   }

@@ -16,6 +16,7 @@ import type { DeploymentConfig, ModelConfig } from '../config/schema.ts';
 import type { Logger } from '../telemetry/logger.ts';
 import { simulatorDefinition } from '../providers/simulator/definition.ts';
 import { backoffMs } from '../util/backoff.ts';
+import { deploymentId } from '../routing/deployment-id.ts';
 
 /** The CLI beside this module: main.ts under the TypeScript loader, main.js in the build. */
 const CLI_ENTRY = fileURLToPath(new URL(`../cli/main${extname(fileURLToPath(import.meta.url))}`, import.meta.url));
@@ -149,9 +150,10 @@ export async function launchSimulatorDeployments(models: ModelConfig[], logger: 
     ...model,
     deployments: model.deployments.flatMap((d, i): DeploymentConfig[] => {
       const own = replicasOf.get(d);
-      if (d.provider !== 'simulator' || !own) return [d];
+      // Its id is made of its place in the config, not in the expanded list the registry sees.
+      if (d.provider !== 'simulator' || !own) return [{ ...d, id: deploymentId(model.name, i, d.id) }];
       const { launch } = simulatorDefinition;
-      return own.map((replica, r) => launch.replica(d, { id: launch.replicaId(d.id ?? `${model.name}#${i}`, r), url: replica.url }, model.name));
+      return own.map((replica, r) => launch.replica(d, { id: deploymentId(model.name, i, d.id, r), url: replica.url }, model.name));
     }),
   }));
   return { models: resolved, replicas };

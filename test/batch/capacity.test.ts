@@ -6,6 +6,9 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { SpareCapacity } from '../../src/batch/capacity.ts';
 import type { ModelPool } from '../../src/routing/model-pool.ts';
+import { createModelRegistry } from '../../src/routing/registry.ts';
+import { validateConfig } from '../../src/config/load.ts';
+import { LOWEST_PRIORITY } from '../../src/api/priority.ts';
 
 interface PoolState {
   healthy: number;
@@ -84,7 +87,7 @@ describe('SpareCapacity', () => {
     for (let i = 0; i < 20; i++) c.allowance(four, (now += 500));
     state.lastInteractiveAt = now;
     assert.equal(c.allowance(four, now), 2, 'one per two deployments');
-    assert.equal(four.lowestPriorityPerDeployment, 1);
+    assert.equal(c.perDeployment('m'), 1);
     const one = { ...four, name: 'solo' };
     Object.defineProperty(one, 'healthyCount', { get: () => 1 });
     assert.equal(c.allowance(one as ModelPool, now), 1, 'half of one deployment still runs one');
@@ -105,7 +108,7 @@ describe('SpareCapacity', () => {
     let now = 0;
     for (let i = 0; i < 40; i++) c.allowance(p, (now += 500));
     assert.equal(c.allowance(p, now), 16);
-    assert.equal(p.lowestPriorityPerDeployment, 8);
+    assert.equal(c.perDeployment('m'), 8);
     state.queued = 3;
     assert.equal(c.allowance(p, (now += 10)), 8);
     assert.equal(c.allowance(p, (now += 10)), 8, 'at most one halving per 500 ms');
@@ -114,7 +117,7 @@ describe('SpareCapacity', () => {
     state.at = now;
     assert.equal(c.allowance(p, (now += 600)), 10, 'a request waiting for the next engine step is not congestion');
     assert.equal(c.allowance(p, (now += 500)), 5, 'an engine queue that lasts a second is');
-    assert.equal(p.lowestPriorityPerDeployment, 3, '5 over 2 deployments: at most 3 on either');
+    assert.equal(c.perDeployment('m'), 3, '5 over 2 deployments: at most 3 on either');
     state.waiting = 0;
     assert.equal(c.allowance(p, (now += 100)), 5, 'no growth right after a decrease');
     assert.equal(c.allowance(p, now + 500), 7);
@@ -123,5 +126,36 @@ describe('SpareCapacity', () => {
   it('allows nothing while the model has no healthy deployment', () => {
     const c = capacity(8);
     assert.equal(c.allowance(pool({ healthy: 0 }), 0), 0);
+  });
+
+  it('sets no per-deployment share before its first allowance (the pools do not spread batch work)', () => {
+    assert.equal(capacity(8).perDeployment('m'), undefined);
+  });
+
+  it('is the share a pool given it reads: batch work spreads over the deployments as the allowance says', async () => {
+    const c = capacity(1);
+    const config = validateConfig(
+      { models: [{ name: 'm', deployments: Array.from({ length: 3 }, (_, i) => ({ provider: 'openai-compatible', url: `http://127.0.0.1:${9 + i}/v1`, max_concurrency: 100 })) }] },
+      'test',
+      {},
+    );
+    const registry = createModelRegistry(config.models, { lowestPriorityShare: c });
+    try {
+      const real = registry.get('m')!;
+      assert.equal(c.allowance(real), 3, 'one per healthy deployment to start');
+      assert.equal(c.perDeployment('m'), 1);
+      // Interactive work on two of them: left to itself the scheduler would put every batch request on the third.
+      for (const d of real.deployments.slice(1)) d.begin(100_000, 1_000);
+      const used = new Map<string, number>();
+      const signal = new AbortController().signal;
+      for (let i = 0; i < 3; i++) {
+        const d = (await real.acquire({ prefixHashes: [], estimatedPromptTokens: 1, expectedOutputTokens: 1 }, LOWEST_PRIORITY, new Set(), signal))!;
+        d.begin(1, 1, true);
+        used.set(d.id, (used.get(d.id) ?? 0) + 1);
+      }
+      assert.deepEqual([...used.values()], [1, 1, 1], 'one on each, never two on one while another has room');
+    } finally {
+      await registry.close();
+    }
   });
 });

@@ -36,7 +36,7 @@ class GatedBatchStore extends SqlBatchStore {
 }
 
 function pool(healthy: number): ModelPool {
-  return { name: MODEL, healthyCount: healthy, queueDepth: 0, lastInteractiveAt: 0, deployments: [], lowestPriorityPerDeployment: Infinity } as unknown as ModelPool;
+  return { name: MODEL, healthyCount: healthy, queueDepth: 0, lastInteractiveAt: 0, deployments: [] } as unknown as ModelPool;
 }
 
 async function startedBatch(store: SqlBatchStore, items: number): Promise<BatchRecord> {

@@ -129,6 +129,38 @@ describe('switchyard check-config', () => {
     assert.match(stdout, /OK \(2 model\(s\), 2 deployment\(s\)\)/);
   });
 
+  it('accepts the deprecated scheduler_weights with a warning that says what to write instead, as serve does at start-up', async () => {
+    const config = {
+      models: [{ name: 'llama', routing: { scheduler_weights: { queue: 4 } }, deployments: [{ provider: 'openai-compatible', url: 'http://127.0.0.1:9/v1', metrics_path: null }] }],
+    };
+    const expected = /models\[0\]\.routing\.scheduler_weights is deprecated \(it still works\): write routing\.scheduler\.scorers: \[\{ name: prefix-cache, weight: 3 \}, \{ name: queue, weight: 4 \}/;
+    const { stdout, stderr } = await cli(writeConfig(config));
+    assert.match(stdout, /OK \(1 model\(s\), 1 deployment\(s\)\)/);
+    assert.match(stderr, new RegExp(`: warning: ${expected.source}`));
+    const gateway = await startGateway({ config: { ...config, log_level: 'warn' } });
+    try {
+      assert.match(gateway.output(), new RegExp(`^  ${expected.source}`, 'm'), 'in the banner');
+      // Log lines are written at least every second.
+      const logged = new RegExp(`"msg":"${expected.source}`);
+      for (let i = 0; i < 100 && !logged.test(gateway.output()); i++) await new Promise((r) => setTimeout(r, 100));
+      assert.match(gateway.output(), logged, 'in the log');
+    } finally {
+      await gateway.stop();
+    }
+  });
+
+  it('names an unknown scorer and the ones that exist', async () => {
+    const file = writeConfig({
+      models: [{ name: 'llama', routing: { scheduler: { scorers: [{ name: 'prefix_cache', weight: 3 }] } }, deployments: [{ provider: 'openai-compatible', url: 'http://127.0.0.1:9/v1' }] }],
+    });
+    const err = await cli(file).then(
+      () => assert.fail('expected a non-zero exit'),
+      (e: { code: number; stderr: string }) => e,
+    );
+    assert.equal(err.code, 1);
+    assert.match(err.stderr, /models\[0\]\.routing\.scheduler\.scorers\[0\]\.name: unknown scorer "prefix_cache"; expected one of prefix-cache, queue, kv-cache, in-flight-tokens/);
+  });
+
   it('reports every problem with its path and exits non-zero', async () => {
     const file = writeConfig({
       server: { port: 'eighty' },

@@ -14,6 +14,7 @@ import { SelfHostedRates } from '../../src/finops/self-hosted.ts';
 import { finopsStores } from '../../src/store/finops/index.ts';
 import { sqliteStore } from '../finops/support.ts';
 import { ENGINES } from '../../src/providers/openai-compatible/quirks.ts';
+import { deploymentId } from '../../src/routing/deployment-id.ts';
 
 /** The smallest valid deployment of each kind. */
 const MINIMAL: Record<string, Record<string, unknown>> = {
@@ -97,7 +98,7 @@ describe('provider registry', () => {
     assert.throws(() => createModelRegistry(config([simulator]).models), /simulator deployments must be launched/);
     const launch = launchOf('simulator')!;
     assert.equal(launchOf('openai-compatible'), undefined);
-    const replica = (launch.replica as (d: unknown, r: { id: string; url: string }, model: string) => unknown)(simulator, { id: launch.replicaId('sim', 1), url: 'http://127.0.0.1:4321' }, 'm');
+    const replica = (launch.replica as (d: unknown, r: { id: string; url: string }, model: string) => unknown)(simulator, { id: deploymentId('m', 0, 'sim', 1), url: 'http://127.0.0.1:4321' }, 'm');
     // What the launcher puts in the simulator's place is a valid config of the provider it is served as.
     const parsed = deploymentSchema.parse(replica);
     assert.equal(parsed.provider, launch.servedAs);
@@ -116,14 +117,14 @@ describe('provider registry', () => {
     assert.equal(defaultPolicyName(model('openai')), 'weighted');
   });
 
-  it('finops reads hosted-ness and replica naming from the registry', async () => {
+  it('finops reads hosted-ness from the registry and names replicas as the launcher does', async () => {
     const models = DEPLOYMENT_KINDS.map((kind) => ({ name: `on-${kind}`, deployments: [kind === 'simulator' ? MINIMAL[kind] : { ...MINIMAL[kind], model: 'no-such-priced-model' }] }));
     const specs = deploymentCostsFromModels(validateConfig({ models }, 'test', {}).models);
     assert.deepEqual(
       specs.map((s) => [s.id, s.provider, s.hosted]),
       DEPLOYMENT_KINDS.map((kind) => {
         const launch = launchOf(kind);
-        return [launch ? launch.replicaId(`on-${kind}#0`, 0) : `on-${kind}#0`, launch ? launch.servedAs : kind, isHosted(kind)];
+        return [deploymentId(`on-${kind}`, 0, undefined, launch ? 0 : undefined), launch ? launch.servedAs : kind, isHosted(kind)];
       }),
     );
     const store = await sqliteStore();

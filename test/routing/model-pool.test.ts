@@ -4,12 +4,14 @@ import { createModelRegistry } from '../../src/routing/registry.ts';
 import { validateConfig } from '../../src/config/load.ts';
 import { GatewayError } from '../../src/api/errors.ts';
 import type { RoutingRequest } from '../../src/routing/types.ts';
-import { DEFAULT_SCHEDULER_WEIGHTS, type SchedulerPolicy } from '../../src/routing/policies/index.ts';
+import type { LowestPriorityShare } from '../../src/routing/lowest-priority-share.ts';
+import type { SchedulerPolicy } from '../../src/routing/policies/index.ts';
+import { DEFAULT_SCORERS } from '../../src/routing/scorers/index.ts';
 
 const request: RoutingRequest = { prefixHashes: [], estimatedPromptTokens: 10, expectedOutputTokens: 10 };
 const never = new AbortController().signal;
 
-function registry(admission: object, maxConcurrency = 1, deployments = 1) {
+function registry(admission: object, maxConcurrency = 1, deployments = 1, lowestPriorityShare?: LowestPriorityShare) {
   const config = validateConfig(
     {
       models: [
@@ -23,7 +25,7 @@ function registry(admission: object, maxConcurrency = 1, deployments = 1) {
     't',
     {},
   );
-  return createModelRegistry(config.models);
+  return createModelRegistry(config.models, { lowestPriorityShare });
 }
 
 describe('ModelPool admission', () => {
@@ -37,7 +39,7 @@ describe('ModelPool admission', () => {
     registries.push(r);
     const policy = r.get('m')!.policy as SchedulerPolicy;
     assert.equal(policy.name, 'scheduler');
-    assert.deepEqual({ ...policy.weights }, { ...DEFAULT_SCHEDULER_WEIGHTS });
+    assert.deepEqual(policy.scorers, DEFAULT_SCORERS);
   });
 
   it('remembers when an interactive (not lowest-priority) request last asked, for batch work to yield to', async () => {
@@ -52,10 +54,10 @@ describe('ModelPool admission', () => {
   });
 
   it('spreads lowest-priority work evenly up to its per-deployment cap, and past it rather than queue', async () => {
-    const r = registry({}, 100, 3);
+    const asked: string[] = [];
+    const r = registry({}, 100, 3, { perDeployment: (model) => (asked.push(model), 2) });
     registries.push(r);
     const pool = r.get('m')!;
-    pool.lowestPriorityPerDeployment = 2;
     const used = new Map<string, number>();
     for (let i = 0; i < 6; i++) {
       const d = (await pool.acquire(request, 9, new Set(), never))!;
@@ -68,6 +70,8 @@ describe('ModelPool admission', () => {
     assert.equal(pool.queueDepth, 0);
     const interactive = (await pool.acquire(request, 5, new Set(), never))!;
     assert.ok(interactive, 'the cap applies to lowest-priority work only');
+    assert.deepEqual(new Set(asked), new Set(['m']));
+    assert.equal(asked.length, 7, 'asked once per lowest-priority pick, never for interactive ones');
   });
 
   it('queues when every deployment is at max_concurrency and admits by priority as slots free', async () => {

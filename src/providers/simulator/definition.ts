@@ -27,7 +27,6 @@ export const simulatorDefinition = defineLaunchedDeployment({
   hosted: false,
   launch: {
     servedAs: 'openai-compatible',
-    replicaId: (deploymentId, replica) => `${deploymentId}-sim${replica}`,
     replica: (d, replica, modelName): OpenAICompatibleDeploymentConfig => ({
       provider: 'openai-compatible',
       id: replica.id,

@@ -48,4 +48,3 @@ export function createPolicy(name: PolicyName, options: object = {}): RoutingPol
 export { withStickiness, type StickinessOptions } from './sticky.ts';
 export { RoundRobinPolicy, WeightedPolicy, LeastRequestsPolicy, LeastTokensPolicy, LatencyPolicy, PrefixAffinityPolicy, SchedulerPolicy };
 export type { LatencyOptions, LeastRequestsOptions, LeastTokensOptions, PrefixAffinityOptions, SchedulerOptions };
-export { DEFAULT_SCHEDULER_WEIGHTS, type SchedulerWeights } from './scheduler.ts';

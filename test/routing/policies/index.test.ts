@@ -16,9 +16,9 @@ describe('createPolicy', () => {
   });
 
   it('passes options through', () => {
-    const p = createPolicy('scheduler', { weights: { prefixCache: 10 }, random: seeded(1) });
+    const p = createPolicy('scheduler', { scorers: [{ name: 'prefix-cache', weight: 10 }], random: seeded(1) });
     assert.ok(p instanceof SchedulerPolicy);
-    assert.equal(p.weights.prefixCache, 10);
+    assert.deepEqual(p.scorers, [{ name: 'prefix-cache', weight: 10 }]);
     const a = createPolicy('prefix-affinity', { keyBlock: 3, epsilon: 0.5 });
     assert.ok(a instanceof PrefixAffinityPolicy);
     assert.equal(a.keyBlock, 3);

@@ -1,10 +1,16 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { DEFAULT_SCHEDULER_WEIGHTS, SchedulerPolicy } from '../../../src/routing/policies/scheduler.ts';
+import { SchedulerPolicy } from '../../../src/routing/policies/scheduler.ts';
+import { DEFAULT_SCHEDULER_FILTERS, DEFAULT_SCORERS, type ScorerName, type WeightedScorer } from '../../../src/routing/scorers/index.ts';
 import type { RoutingRequest } from '../../../src/routing/types.ts';
 import { countBy, pickFrom, replicas, request, seeded, type MutableReplica } from '../helpers.ts';
 
 const NOW = 1_000_000;
+
+/** The default scorers with some weights replaced (0 turns a scorer off). */
+function reweighted(weights: Partial<Record<ScorerName, number>>): WeightedScorer[] {
+  return DEFAULT_SCORERS.map((s) => ({ name: s.name, weight: weights[s.name] ?? s.weight }));
+}
 const clock = () => NOW;
 
 /** Tenant t's request: 24 shared system-prompt blocks, then 6 blocks of its own (about 80 % shared). */
@@ -78,7 +84,7 @@ describe('scheduler', () => {
 
   it('spreads a burst on queue credit alone, even when the gateway counters lag', () => {
     // Only onRouted is called (inFlight not yet updated, as when requests are still connecting).
-    const p = new SchedulerPolicy({ random: seeded(4), now: clock, weights: { inFlightTokens: 0 } });
+    const p = new SchedulerPolicy({ random: seeded(4), now: clock, scorers: reweighted({ 'in-flight-tokens': 0 }) });
     const rs = replicas(4);
     idleScrape(rs);
     const counts = countBy(
@@ -93,7 +99,7 @@ describe('scheduler', () => {
   });
 
   it('a newer scrape replaces the credit (the engine now counts those requests itself)', () => {
-    const p = new SchedulerPolicy({ random: seeded(5), now: clock, weights: { inFlightTokens: 0, kvCache: 0 } });
+    const p = new SchedulerPolicy({ random: seeded(5), now: clock, scorers: reweighted({ 'in-flight-tokens': 0, 'kv-cache': 0 }) });
     const rs = replicas(2);
     idleScrape(rs, NOW - 100);
     for (let i = 0; i < 10; i++) p.onRouted(rs[0], coldRequest(i));
@@ -137,7 +143,7 @@ describe('scheduler', () => {
   });
 
   it('filters replicas whose queue is far longer than the shortest, even when they hold the prefix', () => {
-    const p = new SchedulerPolicy({ random: seeded(9), now: clock, weights: { queue: 0, kvCache: 0, inFlightTokens: 0 }, maxQueueAboveMin: 10 });
+    const p = new SchedulerPolicy({ random: seeded(9), now: clock, scorers: [{ name: 'prefix-cache', weight: 3 }], maxQueueAboveMin: 10 });
     const rs = replicas(2);
     idleScrape(rs);
     p.onRouted(rs[0], tenantRequest(0, -1));
@@ -165,8 +171,28 @@ describe('scheduler', () => {
     for (const r of rs) assert.ok(counts.get(r.id)! > 60, `${r.id}: ${counts.get(r.id)}`);
   });
 
-  it('exposes its weights, configurable per scorer', () => {
-    assert.deepEqual(new SchedulerPolicy().weights, DEFAULT_SCHEDULER_WEIGHTS);
-    assert.deepEqual(new SchedulerPolicy({ weights: { queue: 5 } }).weights, { ...DEFAULT_SCHEDULER_WEIGHTS, queue: 5 });
+  it('keeps a prefix holder with a long queue when the long-queue filter is not configured', () => {
+    const p = new SchedulerPolicy({ random: seeded(9), now: clock, scorers: [{ name: 'prefix-cache', weight: 3 }], filters: ['at-capacity'], maxQueueAboveMin: 10 });
+    const rs = replicas(2);
+    idleScrape(rs);
+    p.onRouted(rs[0], tenantRequest(0, -1));
+    rs[0].scraped = { at: NOW, waiting: 50 };
+    assert.equal(p.pick(rs, tenantRequest(0, 1))!.id, 'r0');
+  });
+
+  it('exposes its scorers and filters, the defaults when none are given', () => {
+    assert.deepEqual(new SchedulerPolicy().scorers, DEFAULT_SCORERS);
+    assert.deepEqual(new SchedulerPolicy().filterNames, DEFAULT_SCHEDULER_FILTERS);
+    assert.deepEqual(new SchedulerPolicy({ scorers: reweighted({ queue: 5 }) }).scorers, reweighted({ queue: 5 }));
+  });
+
+  it('uses only the scorers listed', () => {
+    // kv-cache alone: the replica with the emptiest cache wins every time, whatever else differs.
+    const p = new SchedulerPolicy({ random: seeded(12), now: clock, scorers: [{ name: 'kv-cache', weight: 1 }] });
+    const rs = replicas(3);
+    idleScrape(rs);
+    rs[1].scraped = { at: NOW, waiting: 3, kvUsage: 0.05 };
+    rs[1].inFlight = 9;
+    for (let i = 0; i < 20; i++) assert.equal(p.pick(rs, coldRequest(i))!.id, 'r1');
   });
 });
