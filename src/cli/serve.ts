@@ -15,7 +15,7 @@ import { GatewayMetrics } from '../telemetry/metrics.ts';
 import { createLogger } from '../telemetry/logger.ts';
 import { Gateway } from '../server/gateway.ts';
 import { isLoopbackAddress } from '../server/loopback.ts';
-import { launchSimulatorDeployments, stopSimulators } from '../server/simulator-replicas.ts';
+import { launchSimulatorDeployments, stopSimulators } from './simulator-replicas.ts';
 import { isReportedOutage } from '../store/redis-connection.ts';
 import { createTenancy } from '../tenancy/index.ts';
 import { openSharedState } from './shared-state.ts';

@@ -7,7 +7,7 @@ import { validateConfig } from '../../src/config/load.ts';
 import { deploymentCostsFromModels } from '../../src/finops/deployments.ts';
 import { deploymentId } from '../../src/routing/deployment-id.ts';
 import { createModelRegistry, type ModelRegistry } from '../../src/routing/registry.ts';
-import { launchSimulatorDeployments, stopSimulators, type SimulatorReplica } from '../../src/server/simulator-replicas.ts';
+import { launchSimulatorDeployments, stopSimulators, type SimulatorReplica } from '../../src/cli/simulator-replicas.ts';
 import { createLogger } from '../../src/telemetry/logger.ts';
 
 describe('deploymentId', () => {

@@ -1,5 +1,5 @@
 // The simulator deployment kind: replicas of the built-in engine simulator (src/sim/), which the
-// gateway launches as child processes on free loopback ports (server/simulator-replicas.ts). Each
+// gateway launches as child processes on free loopback ports (cli/simulator-replicas.ts). Each
 // replica speaks vLLM's wire format and metrics, so it is served as an openai-compatible
 // deployment with engine vllm: the simulator has no adapter of its own, and routing, health
 // checks, scraping and GPU costing treat its replicas like any self-hosted engine.

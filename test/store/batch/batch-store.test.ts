@@ -7,12 +7,12 @@ import assert from 'node:assert/strict';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { openStore, type OpenedStore } from '../../src/store/open.ts';
-import { SqlBatchStore } from '../../src/store/batch/batch-store.ts';
-import { newBatchId, newItemId } from '../../src/batch/ids.ts';
-import type { BatchRecord, ItemOutcome } from '../../src/batch/types.ts';
+import { openStore, type OpenedStore } from '../../../src/store/open.ts';
+import { SqlBatchStore } from '../../../src/store/batch/batch-store.ts';
+import { newBatchId, newItemId } from '../../../src/batch/ids.ts';
+import type { BatchRecord, ItemOutcome } from '../../../src/batch/types.ts';
 import pg from 'pg';
-import { freshPostgresSchema } from '../support/databases.ts';
+import { freshPostgresSchema } from '../../support/databases.ts';
 
 const MODEL = 'm';
 

@@ -2,8 +2,8 @@
 
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { KvCache } from '../../src/sim/engine/kv-cache.ts';
-import { chainBlockHash, ROOT_BLOCK_HASH } from '../../src/sim/util/hash.ts';
+import { KvCache } from '../../../src/sim/engine/kv-cache.ts';
+import { chainBlockHash, ROOT_BLOCK_HASH } from '../../../src/sim/util/hash.ts';
 
 function chain(tokens: number[], blockSize: number): number[] {
   const hashes: number[] = [];

@@ -5,10 +5,10 @@ import assert from 'node:assert/strict';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { openStore, type OpenedStore } from '../../src/store/open.ts';
-import { SqlTenancyStore } from '../../src/store/tenancy/sql-tenancy-store.ts';
-import { DuplicateTeamNameError, UnknownTeamError } from '../../src/tenancy/types.ts';
-import { freshPostgresSchema } from '../support/databases.ts';
+import { openStore, type OpenedStore } from '../../../src/store/open.ts';
+import { SqlTenancyStore } from '../../../src/store/tenancy/sql-tenancy-store.ts';
+import { DuplicateTeamNameError, UnknownTeamError } from '../../../src/tenancy/types.ts';
+import { freshPostgresSchema } from '../../support/databases.ts';
 
 type Opener = (t: TestContext) => Promise<{ store: OpenedStore; cleanup: () => Promise<void> } | undefined>;
 

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { Command } from 'commander';
 import { parseExpiry, registerKeysCommand, type CliIo } from '../../src/cli/keys-command.ts';
 import type { AdminRoute } from '../../src/api/routes.ts';
-import { ADMIN_MASTER_KEY, startAdminServer } from './support/admin-server.ts';
+import { ADMIN_MASTER_KEY, startAdminServer } from '../tenancy/support/admin-server.ts';
 
 const budgetCalls: unknown[] = [];
 const budgetsStub: AdminRoute = {

@@ -2,7 +2,7 @@
 
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { BatchFileChecker, LineSplitter, LineTooLongError, jsonlLines } from '../../src/batch/files/jsonl.ts';
+import { BatchFileChecker, LineSplitter, LineTooLongError, jsonlLines } from '../../../src/batch/files/jsonl.ts';
 
 describe('LineSplitter', () => {
   it('joins lines cut across chunks, including inside a multi-byte character', async () => {

@@ -4,7 +4,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { Command } from 'commander';
 import { fetchSpend, formatSpendCsv, formatSpendTable, registerSpendCommand } from '../../src/cli/spend-command.ts';
-import { MASTER_KEY, startFinopsServer, type FinopsServer } from './admin-server.ts';
+import { MASTER_KEY, startFinopsServer, type FinopsServer } from '../finops/admin-server.ts';
 
 let srv: FinopsServer;
 before(async () => {

@@ -6,10 +6,10 @@ import assert from 'node:assert/strict';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { openStore, type OpenedStore } from '../../src/store/open.ts';
-import { finopsStores } from '../../src/store/finops/index.ts';
-import type { Budget, UsageRecord } from '../../src/finops/ports.ts';
-import { freshPostgresSchema } from '../support/databases.ts';
+import { openStore, type OpenedStore } from '../../../src/store/open.ts';
+import { finopsStores } from '../../../src/store/finops/index.ts';
+import type { Budget, UsageRecord } from '../../../src/finops/ports.ts';
+import { freshPostgresSchema } from '../../support/databases.ts';
 
 type Opener = (t: TestContext) => Promise<{ store: OpenedStore; cleanup: () => Promise<void> } | undefined>;
 
