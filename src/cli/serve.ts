@@ -6,6 +6,7 @@ import { budgetScopeProblems } from './budget-scopes.ts';
 import { formatProblem } from '../config/load.ts';
 import { deprecationNotes } from '../config/deprecations.ts';
 import { openStore } from '../store/open.ts';
+import { deploymentStatusRoutes } from '../routing/admin-routes.ts';
 import { createModelRegistry } from '../routing/registry.ts';
 import { HealthChecker } from '../routing/health.ts';
 import { logDeploymentTransitions } from '../routing/deployment-log.ts';
@@ -149,7 +150,7 @@ export async function serve(flags: ServeFlags): Promise<void> {
     authenticateClient: tenancy.authenticate,
     mayUseModel: tenancy.mayUseModel,
     degraded: shared.degraded,
-    adminRoutes: [...tenancy.adminRoutes, ...finops.routes, ...batch.adminRoutes],
+    adminRoutes: [...deploymentStatusRoutes(registry), ...tenancy.adminRoutes, ...finops.routes, ...batch.adminRoutes],
     clientRoutes: batch.clientRoutes,
   });
 

@@ -22,7 +22,6 @@ import type { ServerConfig } from '../config/schema.ts';
 import { RequestCancel } from '../util/cancel-signal.ts';
 import { requestIdOf, responseHeaders, sendError, sendJson, sendResult, type InternalErrorLog } from './respond.ts';
 import { matchRoute, type InferenceRoute } from './routes.ts';
-import { deploymentStatusRoutes } from './admin-status.ts';
 import { AdminRouter } from './admin-router.ts';
 import { ClientRouter } from './client-router.ts';
 
@@ -85,7 +84,6 @@ export class Gateway {
     this.logInternal = (cause, requestId) => options.logger.error({ err: cause, reqId: requestId }, 'internal error');
     this.pipeline = options.pipeline;
     this.admin = new AdminRouter(async (headers) => options.authorizeAdmin(headers), this.logInternal);
-    this.admin.mount(deploymentStatusRoutes(options.registry));
     if (options.adminRoutes) this.admin.mount(options.adminRoutes);
     this.client = new ClientRouter((headers) => options.authenticateClient(headers, 'openai'), options.maxBodyBytes, this.logInternal);
     for (const { prefix, routes } of options.clientRoutes ?? []) this.client.mount(prefix, routes);

@@ -1,7 +1,7 @@
 // GET /admin/v1/deployments: what the gateway knows of every deployment, for operators.
 // Never includes credentials or headers (they may carry secrets).
 
-import type { ModelRegistry } from '../routing/registry.ts';
+import type { ModelRegistry } from './registry.ts';
 import type { AdminRoute } from '../api/routes.ts';
 
 export function deploymentStatus(registry: ModelRegistry): unknown[] {
