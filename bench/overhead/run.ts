@@ -62,7 +62,7 @@ async function launch(): Promise<void> {
   // node_modules), alternating with this one in the same run.
   const baselineDir = process.env.BENCH_BASELINE_DIR;
   if (wanted.has('switchyard-baseline') && baselineDir) {
-    const label = execFileSync('git', ['-C', baselineDir, 'log', '-1', '--format=%h %s'], { encoding: 'utf8' }).trim().slice(0, 80);
+    const label = execFileSync('git', ['-C', baselineDir, 'log', '-1', '--format=%h'], { encoding: 'utf8' }).trim();
     contenders.push(await startSwitchyard({ tenancy: true, cpu: CONTENDER_CPU, dir, stub, nodeFlags, baseline: { root: baselineDir, label } }));
   }
   if (wanted.has('node-floor')) contenders.push(await startNodeFloor(dir, stub, CONTENDER_CPU));
